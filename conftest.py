@@ -1,0 +1,168 @@
+"""Shared fixtures. Tests run against the real Docker engine, PostgreSQL and Redis (``make test``).
+
+Every container a test run creates carries ``orchestrator.instance=<this run's id>``; the
+session removes exactly those at the end and never touches anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+ROOT = Path(__file__).resolve().parent
+TEST_INSTANCE = os.environ.get("ORCHESTRATOR_TEST_INSTANCE") or f"test-{uuid.uuid4().hex[:8]}"
+# Images the tests build or tag themselves start with this, so cleanup can find them.
+TEST_IMAGE_PREFIX = "orchestrator-test/"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_instance() -> Iterator[str]:
+    """Give this run its own instance label, and remove its containers at the end."""
+    settings.ORCHESTRATOR_INSTANCE = TEST_INSTANCE
+    yield TEST_INSTANCE
+    from containers import engine
+
+    try:
+        for info in engine.list_containers({engine.LABEL_INSTANCE: TEST_INSTANCE}):
+            engine.remove_container(info.id)
+    except engine.EngineUnavailable:
+        pass
+
+
+@pytest.fixture(scope="session")
+def engine_ready() -> None:
+    """The real engine must answer: a missing engine fails the run, it never skips silently."""
+    from containers import engine
+
+    try:
+        engine.ping()
+    except engine.EngineUnavailable as exc:
+        pytest.fail(f"these tests need a running Docker engine (make test starts one): {exc}")
+
+
+@pytest.fixture
+def demo_image(engine_ready: None, db: None) -> Any:
+    """The demo image, built on the engine if missing, with its Image row."""
+    from containers.images import ensure_demo_image
+
+    return ensure_demo_image(actor="tests")
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("alice", "alice@example.com", "correct-horse-battery")
+
+
+@pytest.fixture
+def api_client(user: Any) -> APIClient:
+    """An API client authenticated with a DRF token, as machine clients are."""
+    token, _ = Token.objects.get_or_create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1, what: str = "") -> Any:
+    """Poll until ``predicate()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def docker_cli(*args: str) -> str:
+    """Run the docker CLI, as an operator would from outside the orchestrator."""
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed: {result.stderr}")
+    return result.stdout.strip()
+
+
+def test_database_env() -> dict[str, str]:
+    """Environment for a subprocess (worker, watcher) that must see the test database."""
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    if db["ENGINE"].endswith("postgresql"):
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    env["ORCHESTRATOR_INSTANCE"] = TEST_INSTANCE
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Process:
+    """One of the orchestrator's own processes (worker, watcher), run for real in a subprocess."""
+
+    def __init__(self, name: str, argv: list[str], log_dir: Path) -> None:
+        self.name = name
+        self.argv = argv
+        self.log_path = log_dir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=test_database_env(), stdout=log, stderr=log)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture
+def orchestrator_processes(transactional_db: None, engine_ready: None, tmp_path: Path) -> Iterator[dict[str, Process]]:
+    """A real Celery worker and the engine watcher, on this run's test database and broker."""
+    python = sys.executable
+    procs = {
+        "worker": Process(
+            "worker",
+            [python, "-m", "celery", "-A", "orchestrator_site", "worker", "-l", "info", "--concurrency", "4",
+             "-n", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle"],
+            tmp_path,
+        ),
+        "watcher": Process("watcher", [python, "manage.py", "watch_engine"], tmp_path),
+    }
+    for proc in procs.values():
+        proc.start()
+    yield procs
+    for proc in procs.values():
+        proc.stop()

@@ -1,0 +1,62 @@
+"""One JSON error shape for every API path: ``{"error": "...", "fields": {"name": ["problem"]}}``.
+
+Domain exceptions map to status codes here, so views just call the action functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from containers import engine
+from containers.deployments import Refused
+
+_ENGINE_STATUS: list[tuple[type[Exception], int, str | None]] = [
+    (engine.EngineUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE, None),
+    (engine.ImageNotFound, status.HTTP_404_NOT_FOUND, "image"),
+    (engine.ContainerNotFound, status.HTTP_404_NOT_FOUND, None),
+    (engine.InvalidImageArchive, status.HTTP_400_BAD_REQUEST, "file"),
+    (engine.PullFailed, status.HTTP_422_UNPROCESSABLE_ENTITY, "reference"),
+    (engine.EngineConflict, status.HTTP_409_CONFLICT, None),
+    (engine.EngineError, status.HTTP_502_BAD_GATEWAY, None),
+]
+
+
+def error_body(message: str, field: str | None = None, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": message}
+    if field:
+        body["fields"] = {field: [message]}
+    elif fields:
+        body["fields"] = fields
+    return body
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Refused):
+        return Response(error_body(exc.message, exc.field), status=exc.status)
+    for kind, code, field in _ENGINE_STATUS:
+        if isinstance(exc, kind):
+            return Response(error_body(str(exc), field), status=code)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        first = next(iter(fields), "non_field_errors")
+        response.data = {"error": f"invalid {first}: {_first_message(fields[first])}", "fields": fields}
+    elif isinstance(exc, APIException):
+        response.data = {"error": str(exc.detail)}
+    return response
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    if isinstance(detail, dict) and detail:
+        key = next(iter(detail))
+        return f"{key}: {_first_message(detail[key])}"
+    return str(detail)

@@ -1,0 +1,451 @@
+"""The one door to the Docker engine.
+
+Nothing else in the project imports ``docker``. This module builds the client lazily,
+turns the SDK's errors into our own exceptions and returns plain dataclasses, so the
+rest of the code never sees SDK objects and can be read without knowing the SDK.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+# Label keys every managed container carries.
+LABEL_MANAGED_BY = "orchestrator.managed-by"
+LABEL_INSTANCE = "orchestrator.instance"
+LABEL_DEPLOYMENT = "orchestrator.deployment"
+LABEL_GENERATION = "orchestrator.generation"
+MANAGED_BY = "orchestrator"
+
+
+class EngineError(Exception):
+    """Something the engine refused or failed to do."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine does not answer (not running, socket missing, timed out)."""
+
+
+class ImageNotFound(EngineError):
+    """No such image, locally or in the registry."""
+
+
+class ContainerNotFound(EngineError):
+    """No such container."""
+
+
+class EngineConflict(EngineError):
+    """The engine refused because of the current state (e.g. an image still in use)."""
+
+
+class InvalidImageArchive(EngineError):
+    """An uploaded archive is not a ``docker save`` tar."""
+
+
+class PullFailed(EngineError):
+    """The registry refused the pull (authentication, unknown registry, network)."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    references: tuple[str, ...]
+    size_bytes: int
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    labels: dict[str, str]
+    state: str  # created, running, restarting, exited, dead, paused, removing
+    host_port: int | None
+    exit_code: int | None = None
+    image_id: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def deployment_id(self) -> int | None:
+        raw = self.labels.get(LABEL_DEPLOYMENT, "")
+        return int(raw) if raw.isdigit() else None
+
+    @property
+    def generation(self) -> int:
+        raw = self.labels.get(LABEL_GENERATION, "")
+        return int(raw) if raw.isdigit() else 0
+
+
+@dataclass(frozen=True)
+class ContainerDetail:
+    """What a full inspect adds to :class:`ContainerInfo`."""
+
+    info: ContainerInfo
+    started_at: datetime | None
+    finished_at: datetime | None
+    restart_count: int
+    oom_killed: bool
+    image_reference: str
+    cpu_limit: float | None
+    memory_limit_bytes: int | None
+    ports: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    labels: dict[str, str]
+    cpu_limit: float
+    memory_limit_bytes: int
+    container_port: int | None = None
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    restart_policy: str = "no"
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    cpus: int
+    memory_bytes: int
+    containers_running: int
+    server_version: str
+    cgroup_version: str
+    cgroup_driver: str
+    docker_root_dir: str
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    action: str
+    container_id: str
+    labels: dict[str, str]
+    time_nano: int
+
+
+_client: docker.DockerClient | None = None
+_client_lock = threading.Lock()
+
+
+def client() -> docker.DockerClient:
+    """The shared SDK client, built on first use (``DOCKER_HOST`` or the local socket)."""
+    global _client
+    if _client is None:
+        with _client_lock:
+            if _client is None:
+                with translate_errors():
+                    kwargs: dict[str, Any] = {"timeout": settings.DOCKER_TIMEOUT_S, "max_pool_size": 32}
+                    if settings.DOCKER_HOST:
+                        _client = docker.DockerClient(base_url=settings.DOCKER_HOST, **kwargs)
+                    else:
+                        _client = docker.from_env(**kwargs)
+    return _client
+
+
+def reset_client() -> None:
+    """Forget the client, e.g. after the engine restarted or settings changed."""
+    global _client
+    with _client_lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn the SDK's and requests' exceptions into ours."""
+    try:
+        yield
+    except docker.errors.ImageNotFound as exc:
+        raise ImageNotFound(_explain(exc)) from exc
+    except docker.errors.NotFound as exc:
+        raise ContainerNotFound(_explain(exc)) from exc
+    except docker.errors.BuildError as exc:
+        raise EngineError(f"build failed: {exc.msg}") from exc
+    except docker.errors.APIError as exc:
+        if exc.status_code == 409:
+            raise EngineConflict(_explain(exc)) from exc
+        raise EngineError(_explain(exc)) from exc
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        raise EngineUnavailable(f"the Docker engine does not answer: {exc.__class__.__name__}") from exc
+    except docker.errors.DockerException as exc:
+        raise EngineUnavailable(f"the Docker engine does not answer: {exc}") from exc
+
+
+def _explain(exc: docker.errors.APIError) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc)
+
+
+def _parse_time(raw: str | None) -> datetime | None:
+    if not raw or raw.startswith("0001-"):
+        return None
+    # Docker gives nanoseconds; Python takes microseconds.
+    trimmed = re.sub(r"(\.\d{6})\d*", r"\1", raw.replace("Z", "+00:00"))
+    try:
+        return datetime.fromisoformat(trimmed)
+    except ValueError:
+        return None
+
+
+# --- engine ---------------------------------------------------------------------
+
+
+def ping() -> None:
+    """Raise :class:`EngineUnavailable` unless the engine answers."""
+    with translate_errors():
+        client().ping()
+
+
+def host_info() -> HostInfo:
+    with translate_errors():
+        info = client().info()
+    return HostInfo(
+        cpus=int(info.get("NCPU", 0)),
+        memory_bytes=int(info.get("MemTotal", 0)),
+        containers_running=int(info.get("ContainersRunning", 0)),
+        server_version=str(info.get("ServerVersion", "")),
+        cgroup_version=str(info.get("CgroupVersion", "")),
+        cgroup_driver=str(info.get("CgroupDriver", "")),
+        docker_root_dir=str(info.get("DockerRootDir", "")),
+    )
+
+
+# --- images ---------------------------------------------------------------------
+
+
+def _image_info(attrs: dict[str, Any]) -> ImageInfo:
+    created = attrs.get("Created")
+    if isinstance(created, int | float):
+        created_at: datetime | None = datetime.fromtimestamp(created, tz=UTC)
+    else:
+        created_at = _parse_time(created)
+    return ImageInfo(
+        id=str(attrs.get("Id", "")),
+        references=tuple(t for t in (attrs.get("RepoTags") or []) if t != "<none>:<none>"),
+        size_bytes=int(attrs.get("Size", 0)),
+        created_at=created_at,
+    )
+
+
+def list_images() -> list[ImageInfo]:
+    """Every tagged image on the engine (one API call)."""
+    with translate_errors():
+        raw = client().api.images()
+    return [info for info in map(_image_info, raw) if info.references]
+
+
+def inspect_image(reference: str) -> ImageInfo:
+    with translate_errors():
+        return _image_info(client().api.inspect_image(reference))
+
+
+def load_image(path: Path) -> list[str]:
+    """``docker load`` a tar from disk, streamed; returns the references it brought."""
+    try:
+        with path.open("rb") as fh, translate_errors():
+            images = client().images.load(fh)
+    except EngineUnavailable:
+        raise
+    except EngineError as exc:
+        raise InvalidImageArchive(f"not a docker image archive: {exc}") from exc
+    references = [tag for image in images for tag in image.tags]
+    if not references:
+        raise InvalidImageArchive("the archive holds no tagged image (save it with `docker save name:tag`)")
+    return references
+
+
+def pull_image(reference: str, username: str = "", password: str = "") -> ImageInfo:
+    """Pull ``reference``; credentials are passed to the registry and never stored."""
+    repository, tag = split_reference(reference)
+    auth = {"username": username, "password": password} if username else None
+    try:
+        with translate_errors():
+            client().images.pull(repository, tag=tag, auth_config=auth)
+    except (ImageNotFound, ContainerNotFound) as exc:
+        raise ImageNotFound(f"{reference} was not found in its registry") from exc
+    except EngineUnavailable:
+        raise
+    except EngineError as exc:
+        raise PullFailed(f"pulling {reference} failed: {exc}") from exc
+    return inspect_image(reference)
+
+
+def remove_image(reference: str) -> None:
+    with translate_errors():
+        client().images.remove(reference)
+
+
+def build_image(context_dir: Path, tag: str) -> ImageInfo:
+    with translate_errors():
+        client().images.build(path=str(context_dir), tag=tag, rm=True, forcerm=True)
+    return inspect_image(tag)
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """``registry:5000/team/app:1.2`` -> (``registry:5000/team/app``, ``1.2``); the tag defaults to latest."""
+    if "@" in reference:
+        repository, digest = reference.split("@", 1)
+        return repository, digest
+    last = reference.rsplit("/", 1)[-1]
+    if ":" in last:
+        repository, tag = reference.rsplit(":", 1)
+        return repository, tag
+    return reference, "latest"
+
+
+# --- containers -----------------------------------------------------------------
+
+_EXIT_CODE = re.compile(r"Exited \((-?\d+)\)")
+
+
+def _summary(raw: dict[str, Any]) -> ContainerInfo:
+    host_port = None
+    for port in raw.get("Ports") or []:
+        if port.get("PublicPort"):
+            host_port = int(port["PublicPort"])
+            break
+    match = _EXIT_CODE.search(raw.get("Status", ""))
+    names = raw.get("Names") or ["/"]
+    return ContainerInfo(
+        id=raw["Id"],
+        name=names[0].lstrip("/"),
+        labels=raw.get("Labels") or {},
+        state=raw.get("State", ""),
+        host_port=host_port,
+        exit_code=int(match.group(1)) if match else None,
+        image_id=raw.get("ImageID", ""),
+    )
+
+
+def list_containers(labels: dict[str, str]) -> list[ContainerInfo]:
+    """All containers (running or not) carrying every one of ``labels``; one API call."""
+    filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
+    with translate_errors():
+        raw = client().api.containers(all=True, filters=filters)
+    return [_summary(item) for item in raw]
+
+
+def inspect_container(container_id: str) -> ContainerDetail:
+    with translate_errors():
+        attrs = client().api.inspect_container(container_id)
+    state = attrs.get("State") or {}
+    config = attrs.get("Config") or {}
+    host_config = attrs.get("HostConfig") or {}
+    ports = (attrs.get("NetworkSettings") or {}).get("Ports") or {}
+    host_port = None
+    for bindings in ports.values():
+        for binding in bindings or []:
+            if binding.get("HostPort"):
+                host_port = int(binding["HostPort"])
+                break
+        if host_port:
+            break
+    exit_code = state.get("ExitCode")
+    info = ContainerInfo(
+        id=attrs["Id"],
+        name=str(attrs.get("Name", "")).lstrip("/"),
+        labels=config.get("Labels") or {},
+        state=str(state.get("Status", "")),
+        host_port=host_port,
+        exit_code=None if state.get("Running") else exit_code,
+        image_id=str(attrs.get("Image", "")),
+    )
+    nano_cpus = host_config.get("NanoCpus") or 0
+    return ContainerDetail(
+        info=info,
+        started_at=_parse_time(state.get("StartedAt")),
+        finished_at=_parse_time(state.get("FinishedAt")),
+        restart_count=int(attrs.get("RestartCount") or 0),
+        oom_killed=bool(state.get("OOMKilled")),
+        image_reference=str(config.get("Image", "")),
+        cpu_limit=nano_cpus / 1e9 if nano_cpus else None,
+        memory_limit_bytes=host_config.get("Memory") or None,
+        ports=ports,
+    )
+
+
+def run_container(spec: ContainerSpec) -> ContainerDetail:
+    """Create and start a container; its port is published on 127.0.0.1 on a free host port."""
+    ports = {f"{spec.container_port}/tcp": ("127.0.0.1", None)} if spec.container_port else None
+    restart: dict[str, Any] = {"Name": spec.restart_policy}
+    if spec.restart_policy == "on-failure":
+        restart["MaximumRetryCount"] = 3
+    with translate_errors():
+        container = client().containers.run(
+            spec.image,
+            command=spec.command or None,
+            name=spec.name,
+            labels=spec.labels,
+            environment=spec.env,
+            detach=True,
+            nano_cpus=int(spec.cpu_limit * 1e9),
+            mem_limit=spec.memory_limit_bytes,
+            memswap_limit=spec.memory_limit_bytes,
+            ports=ports,
+            restart_policy=restart if spec.restart_policy != "no" else None,
+            privileged=False,
+            security_opt=["no-new-privileges:true"],
+            pids_limit=512,
+        )
+    return inspect_container(container.id)
+
+
+def remove_container(container_id: str) -> None:
+    """Force-remove a container; one that is already gone is not an error."""
+    try:
+        with translate_errors():
+            client().api.remove_container(container_id, force=True)
+    except ContainerNotFound:
+        pass
+    except EngineConflict as exc:
+        # "removal already in progress" means someone else is removing it: the outcome we want.
+        if "in progress" not in str(exc):
+            raise
+
+
+def restart_container(container_id: str) -> None:
+    with translate_errors():
+        client().api.restart(container_id, timeout=5)
+
+
+def container_logs(container_id: str, tail: int = 200) -> str:
+    with translate_errors():
+        raw = client().api.logs(container_id, tail=tail, timestamps=False)
+    return raw.decode("utf-8", errors="replace")
+
+
+def events(labels: dict[str, str], actions: list[str]) -> Iterator[EngineEvent]:
+    """Follow the engine's event stream for matching containers; blocks, ends if the engine goes away."""
+    filters = {
+        "type": ["container"],
+        "label": [f"{key}={value}" for key, value in labels.items()],
+        "event": actions,
+    }
+    with translate_errors():
+        stream = client().events(decode=True, filters=filters)
+        for raw in stream:
+            actor = raw.get("Actor") or {}
+            yield EngineEvent(
+                action=str(raw.get("Action", raw.get("status", ""))),
+                container_id=str(actor.get("ID", raw.get("id", ""))),
+                labels=actor.get("Attributes") or {},
+                time_nano=int(raw.get("timeNano", 0)),
+            )

@@ -1,0 +1,187 @@
+"""Images, deployments (desired state), the containers that realise them, and the event log."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+
+class Image(models.Model):
+    """A Docker image the orchestrator knows by reference (``name:tag``)."""
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload"
+        PULL = "pull"
+        BUILD = "build"
+        ENGINE = "engine"
+
+    reference = models.CharField(max_length=255, unique=True)
+    docker_id = models.CharField(max_length=80, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    image_created_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ENGINE)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reference"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Deployment(models.Model):
+    """Desired state: run ``replicas`` containers of ``image`` with these limits and settings."""
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        CONVERGING = "converging"
+        BACKOFF = "backoff", "crash-loop backoff"
+        STOPPED = "stopped"
+
+    class RestartPolicy(models.TextChoices):
+        # The reconciler replaces dead containers itself; Docker's own policy is an extra layer.
+        NO = "no"
+        ON_FAILURE = "on-failure"
+        ALWAYS = "always"
+        UNLESS_STOPPED = "unless-stopped"
+
+    name = models.SlugField(max_length=63, unique=True)
+    image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="deployments")
+    replicas = models.PositiveIntegerField(default=1, validators=[MaxValueValidator(10_000)])
+    cpu_limit = models.DecimalField(
+        max_digits=6, decimal_places=3, default=Decimal("0.5"), validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    memory_limit_bytes = models.BigIntegerField()
+    container_port = models.PositiveIntegerField(null=True, blank=True, validators=[MaxValueValidator(65535)])
+    command = models.JSONField(default=list, blank=True)
+    env = models.JSONField(default=dict, blank=True)
+    restart_policy = models.CharField(max_length=16, choices=RestartPolicy.choices, default=RestartPolicy.NO)
+    # Bumped whenever the container spec changes; containers of an older generation are replaced.
+    generation = models.PositiveIntegerField(default=1)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.CONVERGING)
+    crash_count = models.PositiveIntegerField(default=0)
+    backoff_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def in_backoff(self, now: Any = None) -> bool:
+        return self.backoff_until is not None and self.backoff_until > (now or timezone.now())
+
+    def spec(self) -> dict[str, Any]:
+        """What an Event records as before/after for a change of desired state."""
+        return {
+            "image": self.image.reference,
+            "replicas": self.replicas,
+            "cpu_limit": str(self.cpu_limit),
+            "memory_limit_bytes": self.memory_limit_bytes,
+            "container_port": self.container_port,
+            "command": self.command,
+            "env_keys": sorted(self.env),
+            "restart_policy": self.restart_policy,
+            "generation": self.generation,
+        }
+
+
+class Container(models.Model):
+    """One Docker container run by a deployment, mirrored from the engine by the reconciler."""
+
+    class Status(models.TextChoices):
+        CREATED = "created"
+        RUNNING = "running"
+        RESTARTING = "restarting"
+        EXITED = "exited"
+        DEAD = "dead"
+        PAUSED = "paused"
+        REMOVING = "removing"
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="containers")
+    docker_id = models.CharField(max_length=80, unique=True)
+    name = models.CharField(max_length=128)
+    generation = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CREATED)
+    host_port = models.PositiveIntegerField(null=True, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    restart_count = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["deployment_id", "created_at"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def short_id(self) -> str:
+        return self.docker_id[:12]
+
+
+class Event(models.Model):
+    """Append-only log of every change and every refused request: who, what, before and after."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.CharField(max_length=150)
+    kind = models.CharField(max_length=64, db_index=True)
+    message = models.TextField(blank=True)
+    deployment = models.ForeignKey(Deployment, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    # Kept as text, not a foreign key, so the event outlives the container row.
+    container_docker_id = models.CharField(max_length=80, blank=True, db_index=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("events are append-only")
+
+
+def record(
+    kind: str,
+    *,
+    actor: str,
+    message: str = "",
+    deployment: Deployment | None = None,
+    container_docker_id: str = "",
+    before: Any = None,
+    after: Any = None,
+) -> Event:
+    """Append one event to the log."""
+    return Event.objects.create(
+        kind=kind,
+        actor=actor,
+        message=message,
+        deployment=deployment,
+        container_docker_id=container_docker_id,
+        before=before,
+        after=after,
+    )
+
+
+def actor_name(user: Any) -> str:
+    """How a request's user appears in the event log."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return "anonymous"
+    return str(user.get_username())
+

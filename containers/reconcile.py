@@ -1,0 +1,340 @@
+"""Keep the engine converged to the deployments' desired state.
+
+``plan(desired, observed)`` is pure: it says which containers to remove and how many to
+create. ``converge(deployment_id)`` is the shell around it: under the deployment's lock it
+observes the engine (by labels), accounts for crashes, applies the plan through
+``containers.engine`` and mirrors the result into ``Container`` rows and events.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from containers import engine
+from containers.locks import deployment_lock
+from containers.models import Container, Deployment, record
+
+log = logging.getLogger(__name__)
+
+ACTOR = "reconciler"
+# States in which a container is alive or about to be; anything else is dead and replaced.
+ALIVE_STATES = frozenset({"running", "restarting", "paused"})
+
+
+# --- the pure core -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Desired:
+    replicas: int
+    generation: int
+    can_create: bool = True  # False during crash-loop backoff
+
+
+@dataclass(frozen=True)
+class Observed:
+    id: str
+    generation: int
+    alive: bool
+
+
+@dataclass(frozen=True)
+class Removal:
+    container_id: str
+    reason: str  # "exited", "outdated", "surplus"
+
+
+@dataclass(frozen=True)
+class Plan:
+    create: int = 0
+    remove: tuple[Removal, ...] = field(default_factory=tuple)
+
+    @property
+    def empty(self) -> bool:
+        return self.create == 0 and not self.remove
+
+
+def plan(desired: Desired, observed: list[Observed]) -> Plan:
+    """What to do so that exactly ``replicas`` alive containers of the current generation run.
+
+    Dead containers are removed, containers of an older generation are replaced, and a
+    surplus is removed from the end of ``observed`` (callers list oldest first).
+    """
+    removals: list[Removal] = []
+    current: list[Observed] = []
+    for container in observed:
+        if not container.alive:
+            removals.append(Removal(container.id, "exited"))
+        elif container.generation != desired.generation:
+            removals.append(Removal(container.id, "outdated"))
+        else:
+            current.append(container)
+    surplus = len(current) - desired.replicas
+    if surplus > 0:
+        removals.extend(Removal(c.id, "surplus") for c in current[len(current) - surplus :])
+    missing = max(0, desired.replicas - len(current))
+    return Plan(create=missing if desired.can_create else 0, remove=tuple(removals))
+
+
+def backoff_delay(crashes: int) -> float:
+    """Seconds to wait before the next start after ``crashes`` crashes in a row.
+
+    The first crash is replaced at once; then 1x, 2x, 4x ... the base, capped.
+    """
+    if crashes <= 1:
+        return 0.0
+    return float(min(settings.BACKOFF_BASE_S * 2 ** (crashes - 2), settings.BACKOFF_CAP_S))
+
+
+# --- the shell --------------------------------------------------------------------------
+
+
+def instance_labels() -> dict[str, str]:
+    return {engine.LABEL_MANAGED_BY: engine.MANAGED_BY, engine.LABEL_INSTANCE: settings.ORCHESTRATOR_INSTANCE}
+
+
+def deployment_labels(deployment: Deployment) -> dict[str, str]:
+    return {**instance_labels(), engine.LABEL_DEPLOYMENT: str(deployment.pk)}
+
+
+def container_spec(deployment: Deployment) -> engine.ContainerSpec:
+    return engine.ContainerSpec(
+        name=f"{deployment.name}-{secrets.token_hex(3)}",
+        image=deployment.image.reference,
+        labels={**deployment_labels(deployment), engine.LABEL_GENERATION: str(deployment.generation)},
+        cpu_limit=float(deployment.cpu_limit),
+        memory_limit_bytes=deployment.memory_limit_bytes,
+        container_port=deployment.container_port,
+        command=list(deployment.command),
+        env={str(k): str(v) for k, v in deployment.env.items()},
+        restart_policy=deployment.restart_policy,
+    )
+
+
+@dataclass
+class Outcome:
+    """What one converge did, for callers that report it (the seed's start endpoint)."""
+
+    created: list[Container] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def converge(deployment_id: int, *, blocking: bool = True) -> Outcome | None:
+    """Reconcile one deployment; returns None if it is gone or (not blocking) locked by another."""
+    with deployment_lock(deployment_id, blocking=blocking) as acquired:
+        if not acquired:
+            return None
+        try:
+            deployment = Deployment.objects.select_related("image").get(pk=deployment_id)
+        except Deployment.DoesNotExist:
+            return None
+        return _converge_locked(deployment)
+
+
+def _converge_locked(deployment: Deployment) -> Outcome:
+    now = timezone.now()
+    observed = engine.list_containers(deployment_labels(deployment))
+    rows = {row.docker_id: row for row in deployment.containers.all()}
+    _sync_rows(deployment, observed, rows)
+    dead = [c for c in observed if c.state not in ALIVE_STATES]
+    _account_crashes(deployment, dead, rows, now)
+
+    current_plan = plan(
+        Desired(deployment.replicas, deployment.generation, can_create=not deployment.in_backoff(now)),
+        [Observed(c.id, c.generation, c.state in ALIVE_STATES) for c in _oldest_first(observed, rows)],
+    )
+    outcome = Outcome()
+    if not current_plan.empty:
+        _apply(deployment, current_plan, rows, outcome)
+    _update_state(deployment, now)
+    return outcome
+
+
+def _oldest_first(observed: list[engine.ContainerInfo], rows: dict[str, Container]) -> list[engine.ContainerInfo]:
+    def key(info: engine.ContainerInfo) -> tuple[datetime, str]:
+        row = rows.get(info.id)
+        return (row.created_at if row else timezone.now(), info.id)
+
+    return sorted(observed, key=key)
+
+
+def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], rows: dict[str, Container]) -> None:
+    """Mirror the engine into rows: adopt unknown containers, forget vanished ones, refresh status."""
+    seen = {info.id for info in observed}
+    for docker_id, row in list(rows.items()):
+        if docker_id not in seen:
+            row.delete()
+            del rows[docker_id]
+            record("container.lost", actor=ACTOR, deployment=deployment, container_docker_id=docker_id,
+                   message=f"{row.name} disappeared from the engine")
+    for info in observed:
+        row = rows.get(info.id)
+        if row is None:
+            rows[info.id] = Container.objects.create(
+                deployment=deployment, docker_id=info.id, name=info.name, generation=info.generation,
+                status=info.state, host_port=info.host_port, exit_code=info.exit_code, started_at=timezone.now(),
+            )
+            record("container.adopted", actor=ACTOR, deployment=deployment, container_docker_id=info.id,
+                   message=f"adopted {info.name}, already on the engine")
+        elif (row.status, row.host_port, row.exit_code) != (info.state, info.host_port, info.exit_code):
+            row.status, row.host_port, row.exit_code = info.state, info.host_port, info.exit_code
+            row.save(update_fields=["status", "host_port", "exit_code", "updated_at"])
+
+
+def _account_crashes(
+    deployment: Deployment, dead: list[engine.ContainerInfo], rows: dict[str, Container], now: datetime
+) -> None:
+    """A container that died soon after starting is a crash; crashes in a row back off exponentially."""
+    crashes = 0
+    for info in dead:
+        try:
+            detail = engine.inspect_container(info.id)
+        except engine.ContainerNotFound:
+            continue
+        started, finished = detail.started_at, detail.finished_at
+        lived = (finished - started).total_seconds() if started and finished else 0.0
+        crashed = lived < settings.CRASH_WINDOW_S
+        crashes += crashed
+        reason = "out of memory" if detail.oom_killed else f"exit code {info.exit_code}"
+        record("container.died", actor=ACTOR, deployment=deployment, container_docker_id=info.id,
+               message=f"{info.name} died ({reason}) after {lived:.1f}s" + (", counted as a crash" if crashed else ""),
+               after={"exit_code": info.exit_code, "oom_killed": detail.oom_killed, "lived_s": round(lived, 3)})
+    if crashes:
+        before = deployment.crash_count
+        deployment.crash_count += crashes
+        delay = backoff_delay(deployment.crash_count)
+        deployment.backoff_until = now + timedelta(seconds=delay) if delay else None
+        deployment.save(update_fields=["crash_count", "backoff_until", "updated_at"])
+        if delay:
+            record("deployment.backoff", actor=ACTOR, deployment=deployment,
+                   message=f"{deployment.crash_count} crashes in a row: next start in {delay:.0f}s",
+                   before={"crash_count": before}, after={"crash_count": deployment.crash_count, "delay_s": delay})
+    elif deployment.crash_count and _settled(deployment, rows, now):
+        deployment.crash_count = 0
+        deployment.backoff_until = None
+        deployment.save(update_fields=["crash_count", "backoff_until", "updated_at"])
+
+
+def _settled(deployment: Deployment, rows: dict[str, Container], now: datetime) -> bool:
+    """Every current container has been running for longer than the crash window."""
+    window = timedelta(seconds=settings.CRASH_WINDOW_S)
+    current = [r for r in rows.values() if r.generation == deployment.generation]
+    return bool(current) and all(
+        r.status == "running" and r.started_at is not None and now - r.started_at >= window for r in current
+    )
+
+
+def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container], outcome: Outcome) -> None:
+    """Run the plan's engine calls in parallel, then write rows and events from this thread."""
+    specs = [container_spec(deployment) for _ in range(current_plan.create)]
+    workers = max(1, min(settings.RECONCILE_PARALLELISM, len(specs) + len(current_plan.remove)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
+        removal_futures = [(r, pool.submit(engine.remove_container, r.container_id)) for r in current_plan.remove]
+        create_futures = [(s, pool.submit(engine.run_container, s)) for s in specs]
+
+    for removal, future in removal_futures:
+        row = rows.pop(removal.container_id, None)
+        error = future.exception()
+        if isinstance(error, engine.EngineUnavailable):
+            raise error
+        if error is not None:
+            log.warning("removing %s failed: %s", removal.container_id, error)
+            continue
+        if row is not None:
+            row.delete()
+        outcome.removed.append(removal.container_id)
+        record("container.removed", actor=ACTOR, deployment=deployment, container_docker_id=removal.container_id,
+               message=f"{row.name if row else removal.container_id[:12]} removed ({removal.reason})")
+
+    now = timezone.now()
+    for spec, future in create_futures:
+        error = future.exception()
+        if error is not None:
+            _record_create_failure(deployment, spec, error, outcome)
+            continue
+        detail = future.result()
+        row = Container.objects.create(
+            deployment=deployment, docker_id=detail.info.id, name=detail.info.name,
+            generation=deployment.generation, status=detail.info.state, host_port=detail.info.host_port,
+            started_at=detail.started_at or now,
+        )
+        rows[row.docker_id] = row
+        outcome.created.append(row)
+        record("container.started", actor=ACTOR, deployment=deployment, container_docker_id=row.docker_id,
+               message=f"{row.name} started" + (f" on 127.0.0.1:{row.host_port}" if row.host_port else ""))
+
+
+def _record_create_failure(deployment: Deployment, spec: engine.ContainerSpec, error: BaseException,
+                           outcome: Outcome) -> None:
+    if isinstance(error, engine.EngineUnavailable):
+        raise error
+    # A container that could not start counts as a crash, so a broken spec backs off.
+    outcome.failed.append(str(error))
+    # Docker may have created it before failing to start it; don't leave it behind.
+    try:
+        engine.remove_container(spec.name)
+    except engine.EngineError:
+        pass
+    deployment.crash_count += 1
+    delay = backoff_delay(deployment.crash_count)
+    deployment.backoff_until = timezone.now() + timedelta(seconds=delay) if delay else None
+    deployment.last_error = str(error)[:2000]
+    deployment.save(update_fields=["crash_count", "backoff_until", "last_error", "updated_at"])
+    record("container.start_failed", actor=ACTOR, deployment=deployment, message=str(error)[:2000])
+
+
+def _update_state(deployment: Deployment, now: datetime) -> None:
+    rows = list(deployment.containers.all())
+    running = sum(1 for r in rows if r.status == "running" and r.generation == deployment.generation)
+    if deployment.replicas == 0 and not rows:
+        state = Deployment.State.STOPPED
+    elif deployment.in_backoff(now):
+        state = Deployment.State.BACKOFF
+    elif running == deployment.replicas == len(rows):
+        state = Deployment.State.RUNNING
+    else:
+        state = Deployment.State.CONVERGING
+    if state != deployment.state:
+        before = deployment.state
+        Deployment.objects.filter(pk=deployment.pk).update(state=state, updated_at=now)
+        deployment.state = state
+        record("deployment.state", actor=ACTOR, deployment=deployment, message=f"{deployment.name} is {state}",
+               before={"state": before}, after={"state": state})
+    if state == Deployment.State.RUNNING and deployment.last_error:
+        Deployment.objects.filter(pk=deployment.pk).update(last_error="")
+
+
+def converge_all() -> int:
+    """One tick: converge every deployment not already being reconciled, and sweep orphans."""
+    count = 0
+    for pk in Deployment.objects.values_list("pk", flat=True):
+        if converge(pk, blocking=False) is not None:
+            count += 1
+    remove_orphans()
+    return count
+
+
+def remove_orphans() -> list[str]:
+    """Remove our containers whose deployment no longer exists (deleted while the engine was down)."""
+    removed = []
+    for info in engine.list_containers(instance_labels()):
+        deployment_id = info.deployment_id
+        if deployment_id is None:
+            continue
+        # Checked under the lock: a deployment created a moment ago is not an orphan.
+        with deployment_lock(deployment_id, blocking=False) as acquired:
+            if not acquired or Deployment.objects.filter(pk=deployment_id).exists():
+                continue
+            engine.remove_container(info.id)
+        record("container.orphan_removed", actor=ACTOR, container_docker_id=info.id,
+               message=f"{info.name} belonged to deleted deployment {deployment_id}")
+        removed.append(info.id)
+    return removed

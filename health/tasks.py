@@ -1,0 +1,20 @@
+"""Celery tasks of the health app."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from health import heartbeats
+
+
+@shared_task(ignore_result=True)
+def beat_tick() -> None:
+    """Queued by beat and run by a worker: proves both are alive."""
+    heartbeats.beat("beat")
+    heartbeats.beat("worker")
+
+
+@shared_task(ignore_result=True)
+def ping_worker(token: str) -> None:
+    """Used by the integration check: a worker records that it ran this exact request."""
+    heartbeats.beat("worker", token=token)

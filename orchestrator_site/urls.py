@@ -1,0 +1,18 @@
+"""URL map: the seed's paths at the root (a contract other teams call), the DRF API under /api/,
+the console pages, and the Django admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("health.urls")),
+    path("", include("registry.urls")),
+    path("", include("containers.api.image_urls")),
+    path("", include("containers.api.urls")),
+    path("", include("containers.urls")),
+]
