@@ -115,6 +115,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -155,6 +156,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status"/"state" choice field; name ours so the schema's enums don't collide.
+    "ENUM_NAME_OVERRIDES": {
+        "ContainerStatusEnum": "containers.models.Container.Status",
+        "DeploymentStateEnum": "containers.models.Deployment.State",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------
@@ -180,6 +186,25 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 RECONCILE_INTERVAL_S = envfloat("RECONCILE_INTERVAL_S", 5.0, minimum=0.5)
 HEARTBEAT_INTERVAL_S = envfloat("HEARTBEAT_INTERVAL_S", 10.0, minimum=1.0)
+# A tick that waited longer than its interval is dropped: the next one does the same work.
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {
+        "task": "containers.tasks.reconcile_all",
+        "schedule": RECONCILE_INTERVAL_S,
+        "options": {"expires": RECONCILE_INTERVAL_S},
+    },
+    "heartbeat": {
+        "task": "health.tasks.beat_tick",
+        "schedule": HEARTBEAT_INTERVAL_S,
+        "options": {"expires": HEARTBEAT_INTERVAL_S},
+    },
+}
+# A heartbeat older than this means its process is down (/health/detailed).
+HEARTBEAT_STALE_S = envfloat("HEARTBEAT_STALE_S", 3 * HEARTBEAT_INTERVAL_S, minimum=1.0)
+# How long /health/detailed waits for the broker or the engine before calling it down.
+HEALTH_CHECK_TIMEOUT_S = envfloat("HEALTH_CHECK_TIMEOUT_S", 3.0, minimum=0.1)
+# How long /test/integration waits for a worker to run its ping task.
+INTEGRATION_WORKER_TIMEOUT_S = envfloat("INTEGRATION_WORKER_TIMEOUT_S", 5.0, minimum=0.1)
 
 # --- orchestrator -------------------------------------------------------------------
 # Containers carry this in their labels; a second orchestrator (or a test run) with

@@ -1,0 +1,49 @@
+# make run    the orchestrator on http://127.0.0.1:8000/ (SQLite + filesystem broker, no env needed)
+# make test   lint, Django checks, migrations check and pytest against PostgreSQL, Redis, a registry
+# make bench  the benchmarks in bench/
+# make clean  remove var/ (database, logs, broker, registry data); keeps .venv
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := run
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv engine test-services run test bench clean
+
+# The venv is rebuilt only when a requirements file changes.
+$(STAMP): $(wildcard requirements*.txt)
+	python3 -c 'import ensurepip' 2>/dev/null || { source scripts/lib.sh && ensure_pkgs python3-venv; }
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+venv: $(STAMP)
+
+engine:
+	scripts/ensure-engine.sh
+
+test-services:
+	scripts/ensure-test-services.sh
+
+run: engine venv
+	scripts/run.sh
+
+test: export DATABASE_URL := postgres://orchestrator:orchestrator@127.0.0.1:5432/orchestrator
+test: export CELERY_BROKER_URL := redis://127.0.0.1:6379/0
+test: export TEST_REGISTRY := 127.0.0.1:5000
+test: test-services venv
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+bench: export PYTHONPATH := $(CURDIR)
+bench: export DJANGO_SETTINGS_MODULE := orchestrator_site.settings
+# Runs every bench/*.py that is a script (has a __main__ guard); helpers like bench/stack.py are skipped.
+bench: engine venv
+	for f in $$(grep -l '^if __name__ == "__main__":' bench/*.py); do echo "== $$f"; $(BIN)/python "$$f"; done
+
+clean:
+	rm -rf var
