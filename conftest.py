@@ -80,15 +80,17 @@ def anon_client() -> APIClient:
     return APIClient()
 
 
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1, what: str = "") -> Any:
-    """Poll until ``predicate()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
+def wait_for(
+    predicate: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1, what: str | Callable[[], str] = ""
+) -> Any:
+    """Poll until ``predicate()`` is truthy; fail with ``what`` (or what it returns) after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
+            pytest.fail(f"timed out after {timeout}s waiting for {(what() if callable(what) else what) or predicate}")
         time.sleep(interval)
 
 
@@ -155,8 +157,22 @@ def orchestrator_processes(transactional_db: None, engine_ready: None, tmp_path:
     procs = {
         "worker": Process(
             "worker",
-            [python, "-m", "celery", "-A", "orchestrator_site", "worker", "-l", "info", "--concurrency", "4",
-             "-n", f"test-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle"],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "orchestrator_site",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                "4",
+                "-n",
+                f"test-{uuid.uuid4().hex[:6]}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
             tmp_path,
         ),
         "watcher": Process("watcher", [python, "manage.py", "watch_engine"], tmp_path),

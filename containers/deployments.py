@@ -93,18 +93,34 @@ def check_admission(deployment: Deployment, *, actor: str) -> None:
         refuse(message, actor=actor, deployment=deployment if deployment.pk else None, exc=AdmissionRefused)
 
 
-def refuse(message: str, *, actor: str, deployment: Deployment | None = None, field: str | None = None,
-           exc: type[Refused] = Refused) -> None:
+def refuse(
+    message: str,
+    *,
+    actor: str,
+    deployment: Deployment | None = None,
+    field: str | None = None,
+    exc: type[Refused] = Refused,
+) -> None:
     """Record the refusal in the event log (outside the caller's transaction) and raise."""
-    record("request.refused", actor=actor, deployment=deployment, message=message,
-           after={"field": field} if field else None)
+    record(
+        "request.refused",
+        actor=actor,
+        deployment=deployment,
+        message=message,
+        after={"field": field} if field else None,
+    )
     raise exc(message, field=field)
 
 
 def check_replicas(replicas: int, *, actor: str, deployment: Deployment | None = None) -> None:
     if replicas < 0 or replicas > settings.MAX_REPLICAS:
-        refuse(f"replicas must be between 0 and {settings.MAX_REPLICAS}", actor=actor, deployment=deployment,
-               field="replicas", exc=Refused)
+        refuse(
+            f"replicas must be between 0 and {settings.MAX_REPLICAS}",
+            actor=actor,
+            deployment=deployment,
+            field="replicas",
+            exc=Refused,
+        )
 
 
 def create_deployment(*, actor: str, **values: Any) -> Deployment:
@@ -117,8 +133,13 @@ def create_deployment(*, actor: str, **values: Any) -> Deployment:
     with transaction.atomic():
         deployment.state = Deployment.State.CONVERGING if deployment.replicas else Deployment.State.STOPPED
         deployment.save()
-        record("deployment.created", actor=actor, deployment=deployment, after=deployment.spec(),
-               message=f"{deployment.name} created with {deployment.replicas} replica(s) of {deployment.image}")
+        record(
+            "deployment.created",
+            actor=actor,
+            deployment=deployment,
+            after=deployment.spec(),
+            message=f"{deployment.name} created with {deployment.replicas} replica(s) of {deployment.image}",
+        )
         queue_converge(deployment.pk)
     return deployment
 
@@ -139,8 +160,14 @@ def update_deployment(deployment: Deployment, *, actor: str, **changes: Any) -> 
         if deployment.replicas:
             deployment.state = Deployment.State.CONVERGING
         deployment.save()
-        record("deployment.updated", actor=actor, deployment=deployment, before=before, after=deployment.spec(),
-               message=f"{deployment.name} updated" + (" (containers will be recreated)" if respec else ""))
+        record(
+            "deployment.updated",
+            actor=actor,
+            deployment=deployment,
+            before=before,
+            after=deployment.spec(),
+            message=f"{deployment.name} updated" + (" (containers will be recreated)" if respec else ""),
+        )
         queue_converge(deployment.pk)
     return deployment
 
@@ -155,8 +182,14 @@ def scale(deployment: Deployment, replicas: int, *, actor: str) -> Deployment:
     with transaction.atomic():
         deployment.state = Deployment.State.CONVERGING
         deployment.save(update_fields=["replicas", "state", "updated_at"])
-        record("deployment.scaled", actor=actor, deployment=deployment, before={"replicas": before},
-               after={"replicas": replicas}, message=f"{deployment.name} scaled from {before} to {replicas}")
+        record(
+            "deployment.scaled",
+            actor=actor,
+            deployment=deployment,
+            before={"replicas": before},
+            after={"replicas": replicas},
+            message=f"{deployment.name} scaled from {before} to {replicas}",
+        )
         queue_converge(deployment.pk)
     return deployment
 
@@ -167,29 +200,30 @@ def stop(deployment: Deployment, *, actor: str) -> Deployment:
     with transaction.atomic():
         deployment.replicas = 0
         deployment.save(update_fields=["replicas", "updated_at"])
-        record("deployment.stopped", actor=actor, deployment=deployment, before={"replicas": before},
-               after={"replicas": 0}, message=f"{deployment.name} stopped")
+        record(
+            "deployment.stopped",
+            actor=actor,
+            deployment=deployment,
+            before={"replicas": before},
+            after={"replicas": 0},
+            message=f"{deployment.name} stopped",
+        )
         queue_converge(deployment.pk)
     return deployment
 
 
 def delete_deployment(deployment: Deployment, *, actor: str) -> None:
     """Remove the deployment's containers, then the deployment; if the engine is down nothing changes."""
-    from containers.locks import deployment_lock
-
     with deployment_lock(deployment.pk):
         for info in engine.list_containers(reconcile.deployment_labels(deployment)):
             engine.remove_container(info.id)
         with transaction.atomic():
-            record("deployment.deleted", actor=actor, before=deployment.spec(),
-                   message=f"{deployment.name} deleted")
+            record("deployment.deleted", actor=actor, before=deployment.spec(), message=f"{deployment.name} deleted")
             deployment.delete()
 
 
 def remove_container(container: Container, *, actor: str) -> None:
     """Remove one container for good: the deployment keeps one replica fewer."""
-    from containers.locks import deployment_lock
-
     deployment = container.deployment
     with deployment_lock(deployment.pk):
         engine.remove_container(container.docker_id)
@@ -198,20 +232,38 @@ def remove_container(container: Container, *, actor: str) -> None:
             Deployment.objects.filter(pk=deployment.pk, replicas__gt=0).update(replicas=F("replicas") - 1)
             deployment.refresh_from_db()
             container.delete()
-            record("container.deleted", actor=actor, deployment=deployment, container_docker_id=container.docker_id,
-                   before={"replicas": before}, after={"replicas": deployment.replicas},
-                   message=f"{container.name} removed; {deployment.name} now wants {deployment.replicas}")
+            record(
+                "container.deleted",
+                actor=actor,
+                deployment=deployment,
+                container_docker_id=container.docker_id,
+                before={"replicas": before},
+                after={"replicas": deployment.replicas},
+                message=f"{container.name} removed; {deployment.name} now wants {deployment.replicas}",
+            )
             queue_converge(deployment.pk)
 
 
 def restart_container(container: Container, *, actor: str) -> None:
     engine.restart_container(container.docker_id)
-    record("container.restarted", actor=actor, deployment=container.deployment,
-           container_docker_id=container.docker_id, message=f"{container.name} restarted")
+    record(
+        "container.restarted",
+        actor=actor,
+        deployment=container.deployment,
+        container_docker_id=container.docker_id,
+        message=f"{container.name} restarted",
+    )
 
 
-def start_image(reference: str, count: int, *, cpu_limit: Decimal | None, memory_limit_bytes: int | None,
-                container_port: int | None, actor: str) -> tuple[Deployment, reconcile.Outcome]:
+def start_image(
+    reference: str,
+    count: int,
+    *,
+    cpu_limit: Decimal | None,
+    memory_limit_bytes: int | None,
+    container_port: int | None,
+    actor: str,
+) -> tuple[Deployment, reconcile.Outcome]:
     """The seed's ``POST /containers/{image}/start``: add ``count`` containers of an image and wait for them.
 
     They belong to the image's default deployment (named after the image), created on first use.
@@ -226,7 +278,10 @@ def start_image(reference: str, count: int, *, cpu_limit: Decimal | None, memory
     deployment = Deployment.objects.filter(name=name).first()
     if deployment is None:
         deployment = create_deployment(
-            actor=actor, name=name, image=image, replicas=count,
+            actor=actor,
+            name=name,
+            image=image,
+            replicas=count,
             cpu_limit=cpu_limit if cpu_limit is not None else Decimal(settings.DEFAULT_CPU_LIMIT),
             memory_limit_bytes=memory_limit_bytes or _default_memory(),
             container_port=container_port,

@@ -106,6 +106,9 @@ class ContainerDetail:
     cpu_limit: float | None
     memory_limit_bytes: int | None
     ports: dict[str, Any]
+    # The image's HEALTHCHECK as Docker last judged it ("starting", "healthy", "unhealthy"); None without one.
+    health_status: str | None = None
+    health_failing_streak: int = 0
 
 
 @dataclass(frozen=True)
@@ -257,16 +260,30 @@ def inspect_image(reference: str) -> ImageInfo:
         return _image_info(client().api.inspect_image(reference))
 
 
+_LOADED = re.compile(r"^Loaded image: (\S+)$")
+
+
 def load_image(path: Path) -> list[str]:
-    """``docker load`` a tar from disk, streamed; returns the references it brought."""
+    """``docker load`` a tar from disk, streamed; returns the references it brought.
+
+    They are read from the engine's "Loaded image: name:tag" lines: asking the loaded images for
+    their tags would also return older tags of the same image id, which the archive never held.
+    """
     try:
         with path.open("rb") as fh, translate_errors():
-            images = client().images.load(fh)
+            chunks = list(client().api.load_image(fh))
     except EngineUnavailable:
         raise
     except EngineError as exc:
         raise InvalidImageArchive(f"not a docker image archive: {exc}") from exc
-    references = [tag for image in images for tag in image.tags]
+    for chunk in chunks:
+        # The engine reports a bad archive inside the stream (errorDetail), or as a plain error body.
+        error = (chunk.get("errorDetail") or {}).get("message") or chunk.get("error") or chunk.get("message")
+        if error:
+            raise InvalidImageArchive(f"not a docker image archive: {error}")
+    references = [
+        match.group(1).strip() for chunk in chunks if (match := _LOADED.match(str(chunk.get("stream", "")).strip()))
+    ]
     if not references:
         raise InvalidImageArchive("the archive holds no tagged image (save it with `docker save name:tag`)")
     return references
@@ -379,33 +396,44 @@ def inspect_container(container_id: str) -> ContainerDetail:
         cpu_limit=nano_cpus / 1e9 if nano_cpus else None,
         memory_limit_bytes=host_config.get("Memory") or None,
         ports=ports,
+        health_status=(state.get("Health") or {}).get("Status") or None,
+        health_failing_streak=int((state.get("Health") or {}).get("FailingStreak") or 0),
     )
 
 
 def run_container(spec: ContainerSpec) -> ContainerDetail:
-    """Create and start a container; its port is published on 127.0.0.1 on a free host port."""
-    ports = {f"{spec.container_port}/tcp": ("127.0.0.1", None)} if spec.container_port else None
-    restart: dict[str, Any] = {"Name": spec.restart_policy}
-    if spec.restart_policy == "on-failure":
-        restart["MaximumRetryCount"] = 3
+    """Create and start a container; its port is published on 127.0.0.1 on a free host port.
+
+    Uses the low-level API: create, start, inspect — the fewest round trips the engine allows.
+    """
+    api = client().api
+    restart: dict[str, Any] | None = None
+    if spec.restart_policy != "no":
+        restart = {"Name": spec.restart_policy}
+        if spec.restart_policy == "on-failure":
+            restart["MaximumRetryCount"] = 3
     with translate_errors():
-        container = client().containers.run(
+        host_config = api.create_host_config(
+            nano_cpus=int(spec.cpu_limit * 1e9),
+            mem_limit=spec.memory_limit_bytes,
+            memswap_limit=spec.memory_limit_bytes,
+            port_bindings={f"{spec.container_port}/tcp": ("127.0.0.1", "")} if spec.container_port else None,
+            restart_policy=restart,
+            privileged=False,
+            security_opt=["no-new-privileges:true"],
+            pids_limit=512,
+        )
+        created = api.create_container(
             spec.image,
             command=spec.command or None,
             name=spec.name,
             labels=spec.labels,
             environment=spec.env,
-            detach=True,
-            nano_cpus=int(spec.cpu_limit * 1e9),
-            mem_limit=spec.memory_limit_bytes,
-            memswap_limit=spec.memory_limit_bytes,
-            ports=ports,
-            restart_policy=restart if spec.restart_policy != "no" else None,
-            privileged=False,
-            security_opt=["no-new-privileges:true"],
-            pids_limit=512,
+            ports=[spec.container_port] if spec.container_port else None,
+            host_config=host_config,
         )
-    return inspect_container(container.id)
+        api.start(created["Id"])
+    return inspect_container(created["Id"])
 
 
 def remove_container(container_id: str) -> None:

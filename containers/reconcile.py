@@ -127,8 +127,13 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
 
 
-def converge(deployment_id: int, *, blocking: bool = True) -> Outcome | None:
-    """Reconcile one deployment; returns None if it is gone or (not blocking) locked by another."""
+def converge(deployment_id: int, *, blocking: bool = True, died: str = "") -> Outcome | None:
+    """Reconcile one deployment; returns None if it is gone or (not blocking) locked by another.
+
+    ``died`` names a container the engine just reported dead: the engine's container list
+    still shows it running for a few milliseconds after the ``die`` event, while an inspect
+    waits for the state change, so it is inspected first.
+    """
     with deployment_lock(deployment_id, blocking=blocking) as acquired:
         if not acquired:
             return None
@@ -136,6 +141,11 @@ def converge(deployment_id: int, *, blocking: bool = True) -> Outcome | None:
             deployment = Deployment.objects.select_related("image").get(pk=deployment_id)
         except Deployment.DoesNotExist:
             return None
+        if died:
+            try:
+                engine.inspect_container(died)
+            except engine.ContainerNotFound:
+                pass
         return _converge_locked(deployment)
 
 
@@ -155,6 +165,10 @@ def _converge_locked(deployment: Deployment) -> Outcome:
     if not current_plan.empty:
         _apply(deployment, current_plan, rows, outcome)
     _update_state(deployment, now)
+    # Imported here: registry.endpoints imports containers.deployments, which imports this module.
+    from registry.endpoints import sync_for_deployment
+
+    sync_for_deployment(deployment)
     return outcome
 
 
@@ -173,17 +187,33 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
         if docker_id not in seen:
             row.delete()
             del rows[docker_id]
-            record("container.lost", actor=ACTOR, deployment=deployment, container_docker_id=docker_id,
-                   message=f"{row.name} disappeared from the engine")
+            record(
+                "container.lost",
+                actor=ACTOR,
+                deployment=deployment,
+                container_docker_id=docker_id,
+                message=f"{row.name} disappeared from the engine",
+            )
     for info in observed:
         row = rows.get(info.id)
         if row is None:
             rows[info.id] = Container.objects.create(
-                deployment=deployment, docker_id=info.id, name=info.name, generation=info.generation,
-                status=info.state, host_port=info.host_port, exit_code=info.exit_code, started_at=timezone.now(),
+                deployment=deployment,
+                docker_id=info.id,
+                name=info.name,
+                generation=info.generation,
+                status=info.state,
+                host_port=info.host_port,
+                exit_code=info.exit_code,
+                started_at=timezone.now(),
             )
-            record("container.adopted", actor=ACTOR, deployment=deployment, container_docker_id=info.id,
-                   message=f"adopted {info.name}, already on the engine")
+            record(
+                "container.adopted",
+                actor=ACTOR,
+                deployment=deployment,
+                container_docker_id=info.id,
+                message=f"adopted {info.name}, already on the engine",
+            )
         elif (row.status, row.host_port, row.exit_code) != (info.state, info.host_port, info.exit_code):
             row.status, row.host_port, row.exit_code = info.state, info.host_port, info.exit_code
             row.save(update_fields=["status", "host_port", "exit_code", "updated_at"])
@@ -204,9 +234,14 @@ def _account_crashes(
         crashed = lived < settings.CRASH_WINDOW_S
         crashes += crashed
         reason = "out of memory" if detail.oom_killed else f"exit code {info.exit_code}"
-        record("container.died", actor=ACTOR, deployment=deployment, container_docker_id=info.id,
-               message=f"{info.name} died ({reason}) after {lived:.1f}s" + (", counted as a crash" if crashed else ""),
-               after={"exit_code": info.exit_code, "oom_killed": detail.oom_killed, "lived_s": round(lived, 3)})
+        record(
+            "container.died",
+            actor=ACTOR,
+            deployment=deployment,
+            container_docker_id=info.id,
+            message=f"{info.name} died ({reason}) after {lived:.1f}s" + (", counted as a crash" if crashed else ""),
+            after={"exit_code": info.exit_code, "oom_killed": detail.oom_killed, "lived_s": round(lived, 3)},
+        )
     if crashes:
         before = deployment.crash_count
         deployment.crash_count += crashes
@@ -214,9 +249,14 @@ def _account_crashes(
         deployment.backoff_until = now + timedelta(seconds=delay) if delay else None
         deployment.save(update_fields=["crash_count", "backoff_until", "updated_at"])
         if delay:
-            record("deployment.backoff", actor=ACTOR, deployment=deployment,
-                   message=f"{deployment.crash_count} crashes in a row: next start in {delay:.0f}s",
-                   before={"crash_count": before}, after={"crash_count": deployment.crash_count, "delay_s": delay})
+            record(
+                "deployment.backoff",
+                actor=ACTOR,
+                deployment=deployment,
+                message=f"{deployment.crash_count} crashes in a row: next start in {delay:.0f}s",
+                before={"crash_count": before},
+                after={"crash_count": deployment.crash_count, "delay_s": delay},
+            )
     elif deployment.crash_count and _settled(deployment, rows, now):
         deployment.crash_count = 0
         deployment.backoff_until = None
@@ -251,8 +291,13 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
         if row is not None:
             row.delete()
         outcome.removed.append(removal.container_id)
-        record("container.removed", actor=ACTOR, deployment=deployment, container_docker_id=removal.container_id,
-               message=f"{row.name if row else removal.container_id[:12]} removed ({removal.reason})")
+        record(
+            "container.removed",
+            actor=ACTOR,
+            deployment=deployment,
+            container_docker_id=removal.container_id,
+            message=f"{row.name if row else removal.container_id[:12]} removed ({removal.reason})",
+        )
 
     now = timezone.now()
     for spec, future in create_futures:
@@ -262,18 +307,28 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
             continue
         detail = future.result()
         row = Container.objects.create(
-            deployment=deployment, docker_id=detail.info.id, name=detail.info.name,
-            generation=deployment.generation, status=detail.info.state, host_port=detail.info.host_port,
+            deployment=deployment,
+            docker_id=detail.info.id,
+            name=detail.info.name,
+            generation=deployment.generation,
+            status=detail.info.state,
+            host_port=detail.info.host_port,
             started_at=detail.started_at or now,
         )
         rows[row.docker_id] = row
         outcome.created.append(row)
-        record("container.started", actor=ACTOR, deployment=deployment, container_docker_id=row.docker_id,
-               message=f"{row.name} started" + (f" on 127.0.0.1:{row.host_port}" if row.host_port else ""))
+        record(
+            "container.started",
+            actor=ACTOR,
+            deployment=deployment,
+            container_docker_id=row.docker_id,
+            message=f"{row.name} started" + (f" on 127.0.0.1:{row.host_port}" if row.host_port else ""),
+        )
 
 
-def _record_create_failure(deployment: Deployment, spec: engine.ContainerSpec, error: BaseException,
-                           outcome: Outcome) -> None:
+def _record_create_failure(
+    deployment: Deployment, spec: engine.ContainerSpec, error: BaseException, outcome: Outcome
+) -> None:
     if isinstance(error, engine.EngineUnavailable):
         raise error
     # A container that could not start counts as a crash, so a broken spec backs off.
@@ -306,8 +361,14 @@ def _update_state(deployment: Deployment, now: datetime) -> None:
         before = deployment.state
         Deployment.objects.filter(pk=deployment.pk).update(state=state, updated_at=now)
         deployment.state = state
-        record("deployment.state", actor=ACTOR, deployment=deployment, message=f"{deployment.name} is {state}",
-               before={"state": before}, after={"state": state})
+        record(
+            "deployment.state",
+            actor=ACTOR,
+            deployment=deployment,
+            message=f"{deployment.name} is {state}",
+            before={"state": before},
+            after={"state": state},
+        )
     if state == Deployment.State.RUNNING and deployment.last_error:
         Deployment.objects.filter(pk=deployment.pk).update(last_error="")
 
@@ -334,7 +395,11 @@ def remove_orphans() -> list[str]:
             if not acquired or Deployment.objects.filter(pk=deployment_id).exists():
                 continue
             engine.remove_container(info.id)
-        record("container.orphan_removed", actor=ACTOR, container_docker_id=info.id,
-               message=f"{info.name} belonged to deleted deployment {deployment_id}")
+        record(
+            "container.orphan_removed",
+            actor=ACTOR,
+            container_docker_id=info.id,
+            message=f"{info.name} belonged to deleted deployment {deployment_id}",
+        )
         removed.append(info.id)
     return removed

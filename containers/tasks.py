@@ -8,9 +8,10 @@ from containers import engine, reconcile
 
 
 @shared_task(autoretry_for=(engine.EngineUnavailable,), retry_backoff=2, retry_backoff_max=30, max_retries=None)
-def converge_deployment(deployment_id: int) -> None:
-    """Converge one deployment now (queued by changes of desired state and by the watcher)."""
-    reconcile.converge(deployment_id)
+def converge_deployment(deployment_id: int, died: str = "") -> None:
+    """Converge one deployment now (queued by changes of desired state, and by the watcher with
+    the id of the container that died)."""
+    reconcile.converge(deployment_id, died=died)
 
 
 @shared_task(ignore_result=True)

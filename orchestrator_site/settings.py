@@ -153,6 +153,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Desired state, containers, events and service endpoints of a single-host orchestrator.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page need a login like every other path (the default is AllowAny).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -1,0 +1,137 @@
+"""A throwaway orchestrator for benchmarks: web (gunicorn), worker and watcher as real processes.
+
+It runs the embedded default (SQLite + filesystem broker) in a temporary var dir unless
+DATABASE_URL / CELERY_BROKER_URL are set, labels its containers with its own instance name
+and removes exactly those when it stops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+if not Path(PYTHON).exists():
+    PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Stack:
+    def __init__(self, **extra_env: str) -> None:
+        self.var_dir = Path(tempfile.mkdtemp(prefix="orchestrator-bench-"))
+        self.instance = f"bench-{uuid.uuid4().hex[:8]}"
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "ORCHESTRATOR_VAR_DIR": str(self.var_dir),
+            "ORCHESTRATOR_INSTANCE": self.instance,
+            "PYTHONUNBUFFERED": "1",
+            **extra_env,
+        }
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.token = ""
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True)
+        if result.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def spawn(self, name: str, *argv: str) -> None:
+        log = (self.var_dir / f"{name}.log").open("ab")
+        self.procs.append(subprocess.Popen(list(argv), cwd=ROOT, env=self.env, stdout=log, stderr=log))
+
+    def start(self) -> Stack:
+        self.manage("migrate", "--noinput", "-v0")
+        self.manage("bootstrap")  # registers (and if needed builds) the demo image
+        # The last line: Django 5.2's shell prints a note about auto-imports first.
+        self.token = self.manage("shell", "-c", _CREATE_USER).strip().splitlines()[-1]
+        self.spawn(
+            "worker",
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "orchestrator_site",
+            "worker",
+            "-l",
+            "warning",
+            "--concurrency",
+            "4",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{self.instance}@%h",
+        )
+        self.spawn("watcher", PYTHON, "manage.py", "watch_engine")
+        self.spawn(
+            "web",
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "orchestrator_site.wsgi",
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                self.request("GET", "/health")
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the web process did not come up; logs in {self.var_dir}")
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Token {self.token}")
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        ids = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", f"label=orchestrator.instance={self.instance}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        if ids:
+            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+
+
+_CREATE_USER = """
+from django.contrib.auth import get_user_model
+User = get_user_model()
+from rest_framework.authtoken.models import Token
+user = User.objects.filter(username="bench").first() or User.objects.create_user("bench", password=None)
+print(Token.objects.get_or_create(user=user)[0].key)
+"""

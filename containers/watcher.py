@@ -1,0 +1,76 @@
+"""Follow the engine's event stream and turn container deaths into immediate reconciles.
+
+The stream can drop messages (and is gone while the engine restarts), so the beat tick
+stays the safety net; after every reconnect a full reconcile catches up on what was missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from containers import engine, reconcile
+from containers.tasks import converge_deployment, reconcile_all
+from health import heartbeats
+
+log = logging.getLogger(__name__)
+
+# Events that mean a deployment may have fewer containers than it wants.
+TRIGGERS = ["die", "oom", "destroy"]
+RETRY_MAX_S = 10.0
+
+
+def handle(event: engine.EngineEvent) -> int | None:
+    """Queue a converge for the deployment the event's container belongs to; returns its id."""
+    raw = event.labels.get(engine.LABEL_DEPLOYMENT, "")
+    if not raw.isdigit():
+        return None
+    converge_deployment.delay(int(raw), died=event.container_id if event.action != "destroy" else "")
+    return int(raw)
+
+
+def follow(stop: threading.Event) -> None:
+    """Follow events until ``stop`` is set, reconnecting with backoff while the engine is away."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            engine.ping()
+            reconcile_all.delay()  # catch up on anything missed while we were not listening
+            delay = 0.5
+            log.info("following engine events for instance %s", settings.ORCHESTRATOR_INSTANCE)
+            for event in engine.events(reconcile.instance_labels(), TRIGGERS):
+                deployment_id = handle(event)
+                log.info("%s %s -> converge deployment %s", event.action, event.container_id[:12], deployment_id)
+                if stop.is_set():
+                    return
+        except engine.EngineUnavailable as exc:
+            log.warning("engine unavailable (%s); retrying in %.1fs", exc, delay)
+            engine.reset_client()
+        stop.wait(delay)
+        delay = min(delay * 2, RETRY_MAX_S)
+
+
+def beat_forever(stop: threading.Event) -> None:
+    """Prove the watcher is alive, for /health/detailed."""
+    while not stop.is_set():
+        try:
+            heartbeats.beat("watcher", instance=settings.ORCHESTRATOR_INSTANCE)
+        except Exception:  # the database may be briefly locked or away; try again next beat
+            log.exception("watcher heartbeat failed")
+        finally:
+            close_old_connections()
+        stop.wait(settings.HEARTBEAT_INTERVAL_S)
+
+
+def run() -> None:
+    stop = threading.Event()
+    threading.Thread(target=beat_forever, args=(stop,), name="watcher-heartbeat", daemon=True).start()
+    try:
+        follow(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
