@@ -20,25 +20,7 @@ from containers import engine, reconcile
 from containers.limits import parse_memory
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, Image, record
-
-
-class Refused(Exception):
-    """An action the current state does not allow; ``status`` is the HTTP status to answer with."""
-
-    status = 409
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class AdmissionRefused(Refused):
-    """Starting this would reserve more CPU or memory than the host has."""
-
-
-class NotFound(Refused):
-    status = 404
+from containers.refusals import AdmissionRefused, NotFound, Refused, refuse
 
 
 @dataclass(frozen=True)
@@ -91,25 +73,6 @@ def check_admission(deployment: Deployment, *, actor: str) -> None:
     if problems:
         message = "not enough host resources: " + "; ".join(problems)
         refuse(message, actor=actor, deployment=deployment if deployment.pk else None, exc=AdmissionRefused)
-
-
-def refuse(
-    message: str,
-    *,
-    actor: str,
-    deployment: Deployment | None = None,
-    field: str | None = None,
-    exc: type[Refused] = Refused,
-) -> None:
-    """Record the refusal in the event log (outside the caller's transaction) and raise."""
-    record(
-        "request.refused",
-        actor=actor,
-        deployment=deployment,
-        message=message,
-        after={"field": field} if field else None,
-    )
-    raise exc(message, field=field)
 
 
 def check_replicas(replicas: int, *, actor: str, deployment: Deployment | None = None) -> None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from containers import engine
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, record
+from registry.endpoints import sync_for_deployment
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +166,6 @@ def _converge_locked(deployment: Deployment) -> Outcome:
     if not current_plan.empty:
         _apply(deployment, current_plan, rows, outcome)
     _update_state(deployment, now)
-    # Imported here: registry.endpoints imports containers.deployments, which imports this module.
-    from registry.endpoints import sync_for_deployment
-
     sync_for_deployment(deployment)
     return outcome
 

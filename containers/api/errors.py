@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from containers import engine
-from containers.deployments import Refused
+from containers.refusals import Refused
 
 _ENGINE_STATUS: list[tuple[type[Exception], int, str | None]] = [
     (engine.EngineUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE, None),
@@ -50,6 +50,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = {"error": f"invalid {first}: {_first_message(fields[first])}", "fields": fields}
     elif isinstance(exc, APIException):
         response.data = {"error": str(exc.detail)}
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        # Django's Http404 and PermissionDenied (get_object_or_404), which DRF answers as {"detail": ...}.
+        response.data = {"error": str(response.data["detail"])}
     return response
 
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from containers import engine
-from containers.deployments import AdmissionRefused, create_deployment, reserved, scale
+from containers.deployments import create_deployment, reserved, scale
+from containers.refusals import AdmissionRefused
 from containers.models import Deployment, Event
 
 MIB = 1024 * 1024

@@ -1,0 +1,50 @@
+"""Refused requests: the exceptions actions raise, and the event every refusal leaves.
+
+The API's exception handler turns a :class:`Refused` into its ``status`` with a JSON body
+naming ``field``; console views show the message next to the field.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from containers.models import Deployment, record
+
+
+class Refused(Exception):
+    """An action the current state does not allow; ``status`` is the HTTP status to answer with."""
+
+    status = 409
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class AdmissionRefused(Refused):
+    """Starting this would reserve more CPU or memory than the host has."""
+
+
+class NotFound(Refused):
+    status = 404
+
+
+def refuse(
+    message: str,
+    *,
+    actor: str,
+    deployment: Deployment | None = None,
+    field: str | None = None,
+    exc: type[Refused] = Refused,
+) -> NoReturn:
+    """Record the refusal in the event log and raise; call it before opening a transaction,
+    so the event outlives the refused request."""
+    record(
+        "request.refused",
+        actor=actor,
+        deployment=deployment,
+        message=message,
+        after={"field": field} if field else None,
+    )
+    raise exc(message, field=field)

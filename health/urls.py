@@ -1,0 +1,20 @@
+"""The seed's health, resources and integration paths (exact, with or without a trailing slash)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, re_path
+
+from health import views
+
+urlpatterns: list[URLPattern] = [
+    re_path(r"^health/?$", views.health, name="health"),
+    re_path(r"^health/detailed/?$", views.health_detailed, name="health-detailed"),
+    re_path(r"^system/resources/?$", views.system_resources, name="system-resources"),
+    re_path(r"^test/integration/?$", views.test_integration, name="test-integration"),
+    # Matched before the containers app's own paths (health.urls is included first).
+    re_path(
+        r"^containers/instances/(?P<id>[^/]+)/health/?$",
+        views.container_instance_health,
+        name="container-instance-health",
+    ),
+]

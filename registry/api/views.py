@@ -1,0 +1,120 @@
+"""Service endpoints over HTTP: the seed's ``/registry/endpoints`` paths and the ``/api/endpoints/`` viewset.
+
+Both call the same actions in ``registry.endpoints``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action, api_view
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from containers.api.errors import error_body
+from containers.refusals import NotFound
+from containers.models import actor_name
+from registry import endpoints
+from registry.api.serializers import ServiceEndpointSerializer, StatusSerializer
+from registry.filtersets import ServiceEndpointFilterSet
+from registry.models import ServiceEndpoint
+
+
+def endpoint_queryset() -> QuerySet[ServiceEndpoint]:
+    # The serializer shows the container's docker id and deployment name: joined, not one query per row.
+    return ServiceEndpoint.objects.select_related("container__deployment")
+
+
+def _register(request: Request) -> Response:
+    serializer = ServiceEndpointSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        endpoint = endpoints.register(actor=actor_name(request.user), **serializer.validated_data)
+    except endpoints.DuplicateEndpoint as exc:
+        return Response(error_body(exc.message, fields=exc.fields), status=status.HTTP_409_CONFLICT)
+    return Response(ServiceEndpointSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+
+def _set_status(request: Request, endpoint: ServiceEndpoint) -> Response:
+    serializer = StatusSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    endpoints.set_status(endpoint, serializer.validated_data["status"], actor=actor_name(request.user))
+    return Response(ServiceEndpointSerializer(endpoint).data)
+
+
+def _get(pk: str) -> ServiceEndpoint:
+    endpoint = endpoint_queryset().filter(pk=int(pk)).first() if pk.isdigit() else None
+    if endpoint is None:
+        raise NotFound(f"no service endpoint {pk!r}", field="id")
+    return endpoint
+
+
+# --- the seed's paths -------------------------------------------------------------------
+
+
+@extend_schema(request=ServiceEndpointSerializer, responses=ServiceEndpointSerializer)
+@api_view(["GET", "POST"])
+def endpoint_list(request: Request) -> Response:
+    """``GET`` lists (filter by ``service``, ``status``, ...); ``POST`` registers an endpoint."""
+    if request.method == "POST":
+        return _register(request)
+    filterset = ServiceEndpointFilterSet(request.query_params, queryset=endpoint_queryset())
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    rows = ServiceEndpointSerializer(filterset.qs, many=True).data
+    return Response({"count": len(rows), "endpoints": rows})
+
+
+@extend_schema(methods=["GET"], operation_id="registry_endpoint_retrieve", responses=ServiceEndpointSerializer)
+@extend_schema(methods=["DELETE"], operation_id="registry_endpoint_destroy", responses=OpenApiTypes.OBJECT)
+@api_view(["GET", "DELETE"])
+def endpoint_detail(request: Request, pk: str) -> Response:
+    endpoint = _get(pk)
+    if request.method == "DELETE":
+        body: dict[str, Any] = {"removed": ServiceEndpointSerializer(endpoint).data}
+        endpoints.remove(endpoint, actor=actor_name(request.user))
+        return Response(body)
+    return Response(ServiceEndpointSerializer(endpoint).data)
+
+
+@extend_schema(request=StatusSerializer, responses=ServiceEndpointSerializer)
+@api_view(["PUT", "PATCH", "POST"])
+def endpoint_status(request: Request, pk: str) -> Response:
+    """``{"status": "healthy" | "unhealthy" | "draining" | "unknown"}``."""
+    return _set_status(request, _get(pk))
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+class ServiceEndpointViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Service endpoints: list (filtered, paginated), register, remove, and set a status."""
+
+    serializer_class = ServiceEndpointSerializer
+    filterset_class = ServiceEndpointFilterSet
+    ordering_fields = ["service", "host", "port", "status", "created_at", "updated_at"]
+
+    def get_queryset(self) -> QuerySet[ServiceEndpoint]:
+        return endpoint_queryset()
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return _register(request)
+
+    def perform_destroy(self, instance: ServiceEndpoint) -> None:
+        endpoints.remove(instance, actor=actor_name(self.request.user))
+
+    @extend_schema(request=StatusSerializer, responses=ServiceEndpointSerializer)
+    @action(detail=True, methods=["put", "post"])
+    def status(self, request: Request, pk: str | None = None) -> Response:
+        return _set_status(request, self.get_object())

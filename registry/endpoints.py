@@ -1,0 +1,171 @@
+"""Service endpoints: one function per action, called by the seed paths, the API and the reconciler.
+
+Every change writes an Event (``endpoint.registered``, ``endpoint.status``, ``endpoint.removed``).
+Managed containers are registered by :func:`sync_for_deployment` at the end of every converge;
+external services register themselves through the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from containers.refusals import Refused
+from containers.models import Container, Deployment, record
+from registry.models import ServiceEndpoint
+
+AUTO_HOST = "127.0.0.1"  # managed containers publish their port on loopback only
+AUTO_ACTOR = "reconciler"
+
+
+class DuplicateEndpoint(Refused):
+    """An endpoint with the same service, host and port is already registered (409)."""
+
+    def __init__(self, service: str, host: str, port: int) -> None:
+        super().__init__(f"{service} at {host}:{port} is already registered", field="service")
+        self.fields = {
+            name: ["an endpoint with this service, host and port already exists"]
+            for name in ("service", "host", "port")
+        }
+
+
+def snapshot(endpoint: ServiceEndpoint) -> dict[str, Any]:
+    """What an Event records as before/after."""
+    return {
+        "id": endpoint.pk,
+        "service": endpoint.service,
+        "host": endpoint.host,
+        "port": endpoint.port,
+        "protocol": endpoint.protocol,
+        "status": endpoint.status,
+        "container": endpoint.container.docker_id if endpoint.container else None,
+    }
+
+
+def _deployment_of(endpoint: ServiceEndpoint) -> Deployment | None:
+    return endpoint.container.deployment if endpoint.container else None
+
+
+def register(
+    *,
+    service: str,
+    host: str,
+    port: int,
+    actor: str,
+    protocol: str = ServiceEndpoint.Protocol.HTTP,
+    status: str = ServiceEndpoint.Status.UNKNOWN,
+    metadata: dict[str, Any] | None = None,
+    container: Container | None = None,
+) -> ServiceEndpoint:
+    """Add an endpoint; :class:`DuplicateEndpoint` if its address is already registered for the service."""
+    endpoint = ServiceEndpoint(
+        service=service,
+        host=host,
+        port=port,
+        protocol=protocol,
+        status=status,
+        metadata=metadata or {},
+        container=container,
+    )
+    if ServiceEndpoint.objects.filter(service=service, host=host, port=port).exists():
+        _refuse_duplicate(service, host, port, actor)
+    try:
+        with transaction.atomic():
+            endpoint.save()
+            record(
+                "endpoint.registered",
+                actor=actor,
+                deployment=_deployment_of(endpoint),
+                container_docker_id=container.docker_id if container else "",
+                after=snapshot(endpoint),
+                message=f"{service} registered at {host}:{port} ({status})",
+            )
+    except IntegrityError:
+        # Registered by someone else between the check and the insert.
+        _refuse_duplicate(service, host, port, actor)
+    return endpoint
+
+
+def _refuse_duplicate(service: str, host: str, port: int, actor: str) -> None:
+    """Refusals are recorded in the event log, as the deployment actions' are."""
+    error = DuplicateEndpoint(service, host, port)
+    record("request.refused", actor=actor, message=error.message, after={"fields": sorted(error.fields)})
+    raise error
+
+
+def set_status(endpoint: ServiceEndpoint, status: str, *, actor: str) -> ServiceEndpoint:
+    """Change an endpoint's status; setting the status it already has writes nothing."""
+    if status not in ServiceEndpoint.Status.values:
+        raise Refused(f"status must be one of {', '.join(ServiceEndpoint.Status.values)}", field="status")
+    if endpoint.status == status:
+        return endpoint
+    before = endpoint.status
+    with transaction.atomic():
+        endpoint.status = status
+        endpoint.save(update_fields=["status", "updated_at"])
+        record(
+            "endpoint.status",
+            actor=actor,
+            deployment=_deployment_of(endpoint),
+            container_docker_id=endpoint.container.docker_id if endpoint.container else "",
+            before={"status": before},
+            after=snapshot(endpoint),
+            message=f"{endpoint} is {status} (was {before})",
+        )
+    return endpoint
+
+
+def remove(endpoint: ServiceEndpoint, *, actor: str) -> None:
+    with transaction.atomic():
+        record(
+            "endpoint.removed",
+            actor=actor,
+            deployment=_deployment_of(endpoint),
+            container_docker_id=endpoint.container.docker_id if endpoint.container else "",
+            before=snapshot(endpoint),
+            message=f"{endpoint} removed",
+        )
+        endpoint.delete()
+
+
+def sync_for_deployment(deployment: Deployment) -> None:
+    """Keep one endpoint per running, published container of ``deployment``, and no others.
+
+    New endpoints start ``healthy`` (the container runs; probes come later). An existing
+    endpoint keeps its status, so an operator's ``draining`` is not undone by the next tick.
+    A container whose host port changed (restarted) gets a new endpoint at its new address.
+    """
+    wanted = {c.pk: c for c in deployment.containers.filter(status=Container.Status.RUNNING, host_port__isnull=False)}
+    # The container's deployment is read again by each event written on removal.
+    current = ServiceEndpoint.objects.filter(container__deployment=deployment).select_related("container__deployment")
+    for endpoint in current:
+        container = wanted.get(endpoint.container_id or 0)
+        if container is not None and (endpoint.service, endpoint.host, endpoint.port) == (
+            deployment.name,
+            AUTO_HOST,
+            container.host_port,
+        ):
+            del wanted[container.pk]
+            continue
+        remove(endpoint, actor=AUTO_ACTOR)
+    for container in wanted.values():
+        _register_container(deployment, container)
+
+
+def _register_container(deployment: Deployment, container: Container) -> None:
+    assert container.host_port is not None
+    stale = ServiceEndpoint.objects.filter(service=deployment.name, host=AUTO_HOST, port=container.host_port).first()
+    if stale is not None:
+        # The address was registered by hand (or by a container now gone): ours now runs there.
+        remove(stale, actor=AUTO_ACTOR)
+    register(
+        service=deployment.name,
+        host=AUTO_HOST,
+        port=container.host_port,
+        actor=AUTO_ACTOR,
+        protocol=ServiceEndpoint.Protocol.HTTP,
+        status=ServiceEndpoint.Status.HEALTHY,
+        metadata={"container": container.name},
+        container=container,
+    )

@@ -1,0 +1,20 @@
+"""The seed's ``/registry/endpoints`` paths (with or without a trailing slash) and ``/api/endpoints/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import include, path, re_path
+from rest_framework.routers import SimpleRouter
+
+from registry.api import views
+
+router = SimpleRouter()
+router.register("endpoints", views.ServiceEndpointViewSet, basename="endpoint")
+
+urlpatterns: list[Any] = [
+    re_path(r"^registry/endpoints/?$", views.endpoint_list, name="registry-endpoints"),
+    re_path(r"^registry/endpoints/(?P<pk>[^/]+)/?$", views.endpoint_detail, name="registry-endpoint"),
+    re_path(r"^registry/endpoints/(?P<pk>[^/]+)/status/?$", views.endpoint_status, name="registry-endpoint-status"),
+    path("api/", include(router.urls)),
+]
