@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from containers import engine
-from containers.refusals import NotFound, Refused
 from containers.models import Container
+from containers.refusals import NotFound, Refused
 
 # A docker id prefix shorter than this is too likely to be ambiguous; below it, digits mean a pk.
 MIN_PREFIX = 12

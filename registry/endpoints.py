@@ -11,8 +11,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from containers.refusals import Refused
 from containers.models import Container, Deployment, record
+from containers.refusals import Refused
 from registry.models import ServiceEndpoint
 
 AUTO_HOST = "127.0.0.1"  # managed containers publish their port on loopback only

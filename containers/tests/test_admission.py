@@ -9,8 +9,8 @@ import pytest
 
 from containers import engine
 from containers.deployments import create_deployment, reserved, scale
-from containers.refusals import AdmissionRefused
 from containers.models import Deployment, Event
+from containers.refusals import AdmissionRefused
 
 MIB = 1024 * 1024
 

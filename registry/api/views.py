@@ -17,8 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from containers.api.errors import error_body
-from containers.refusals import NotFound
 from containers.models import actor_name
+from containers.refusals import NotFound
 from registry import endpoints
 from registry.api.serializers import ServiceEndpointSerializer, StatusSerializer
 from registry.filtersets import ServiceEndpointFilterSet

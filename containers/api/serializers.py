@@ -1,0 +1,265 @@
+"""Serializers for deployments, containers and events, and the fields that parse what users type.
+
+Validation lives here (``containers.limits`` turned into fields); changes go through
+``containers.deployments`` in the views, never through ``serializer.save()``.
+Env values are secrets: they are accepted but never written back (only ``env_keys`` are).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from containers.limits import format_memory, parse_cpu, parse_memory
+from containers.models import Container, Deployment, Event, Image
+
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "number"}], "example": "0.25", "description": "CPU cores (0.01 to 512)"}
+)
+class CpuLimitField(serializers.Field):
+    """Fractional cores: ``"0.25"`` or ``0.25`` in, ``"0.25"`` out."""
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        try:
+            return parse_cpu(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: Decimal) -> str:
+        # normalize() turns the column's "0.100" into "0.1"; the f-string keeps "1" rather than "1E+0".
+        return f"{Decimal(value).normalize():f}"
+
+
+@extend_schema_field({"type": "string", "example": "128m", "description": "Memory: 64m, 512m, 1g (at least 6m)"})
+class MemoryLimitField(serializers.Field):
+    """A size: ``"128m"``, ``"1g"`` or a number of bytes in; the short form (``"128m"``) out."""
+
+    def to_internal_value(self, data: Any) -> int:
+        try:
+            return parse_memory(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: int) -> str:
+        return format_memory(value)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}],
+        "description": "The container's command: a list of arguments, or one string split like a shell would",
+    }
+)
+class CommandField(serializers.Field):
+    """A list of strings, or one string split with ``shlex``; out, always the list."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if isinstance(data, str):
+            try:
+                return shlex.split(data)
+            except ValueError as exc:
+                raise serializers.ValidationError(f"cannot split the command: {exc}") from None
+        if isinstance(data, list) and all(isinstance(item, str) for item in data):
+            return list(data)
+        raise serializers.ValidationError("must be a list of strings or a string")
+
+    def to_representation(self, value: list[str]) -> list[str]:
+        return list(value)
+
+
+class EnvField(serializers.DictField):
+    """Environment variables: names like ``API_URL``, string values (never echoed back)."""
+
+    child = serializers.CharField(allow_blank=True, max_length=32_768, trim_whitespace=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if not isinstance(value, str):
+                    raise serializers.ValidationError({key: ["must be a string"]})
+        env = super().to_internal_value(data)
+        bad = sorted(key for key in env if not _ENV_KEY.match(key))
+        if bad:
+            raise serializers.ValidationError(f"not a variable name: {', '.join(bad)}")
+        return env
+
+
+def check_replicas(value: int) -> int:
+    # Read at validation time, not import time, so the setting can change without a restart.
+    if value > settings.MAX_REPLICAS:
+        raise serializers.ValidationError(f"must be at most {settings.MAX_REPLICAS}")
+    return value
+
+
+class ContainerBriefSerializer(serializers.ModelSerializer):
+    """A container as listed inside its deployment."""
+
+    class Meta:
+        model = Container
+        fields = ["id", "docker_id", "name", "status", "host_port", "generation"]
+        read_only_fields = fields
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    """Desired state. ``memory_limit`` is the short form, ``memory_limit_bytes`` the same in bytes."""
+
+    image = serializers.SlugRelatedField(slug_field="reference", queryset=Image.objects.all())
+    replicas = serializers.IntegerField(min_value=0, default=1, validators=[check_replicas])
+    cpu_limit = CpuLimitField(required=False)
+    memory_limit = MemoryLimitField(source="memory_limit_bytes", required=False)
+    container_port = serializers.IntegerField(min_value=1, max_value=65535, allow_null=True, required=False)
+    command = CommandField(required=False)
+    env = EnvField(required=False, write_only=True)
+    env_keys = serializers.SerializerMethodField()
+    running_replicas = serializers.IntegerField(read_only=True, help_text="Containers running now (current spec)")
+    containers = ContainerBriefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id", "name", "image", "replicas", "cpu_limit", "memory_limit", "memory_limit_bytes", "container_port",
+            "command", "env", "env_keys", "restart_policy", "state", "generation", "running_replicas",
+            "crash_count", "backoff_until", "last_error", "containers", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "memory_limit_bytes", "state", "generation", "crash_count", "backoff_until", "last_error",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def get_env_keys(self, deployment: Deployment) -> list[str]:
+        return sorted(deployment.env)
+
+    def validate_name(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.name:
+            raise serializers.ValidationError("cannot be changed; create a new deployment instead")
+        return value
+
+    def with_defaults(self) -> dict[str, Any]:
+        """The validated values for a new deployment, with the configured default limits filled in."""
+        values = dict(self.validated_data)
+        values.setdefault("cpu_limit", parse_cpu(settings.DEFAULT_CPU_LIMIT))
+        values.setdefault("memory_limit_bytes", parse_memory(settings.DEFAULT_MEMORY_LIMIT))
+        return values
+
+
+class ScaleSerializer(serializers.Serializer):
+    replicas = serializers.IntegerField(min_value=0, validators=[check_replicas])
+
+
+class ContainerSerializer(serializers.ModelSerializer):
+    """A container the orchestrator runs, as mirrored from the engine by the reconciler."""
+
+    deployment_name = serializers.CharField(source="deployment.name", read_only=True)
+    image = serializers.CharField(source="deployment.image.reference", read_only=True)
+    short_id = serializers.CharField(read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Container
+        fields = [
+            "id", "docker_id", "short_id", "name", "deployment", "deployment_name", "image", "generation", "status",
+            "host_port", "url", "exit_code", "restart_count", "started_at", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, container: Container) -> str | None:
+        return container_url(container)
+
+
+def container_url(container: Container) -> str | None:
+    """Where the container answers: its port is published on loopback only."""
+    return f"http://127.0.0.1:{container.host_port}/" if container.host_port else None
+
+
+class LogsSerializer(serializers.Serializer):
+    """The ``?tail=`` of the logs action, and the shape of its answer."""
+
+    tail = serializers.IntegerField(min_value=1, max_value=5000, default=200)
+    logs = serializers.CharField(read_only=True)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """One line of the append-only event log."""
+
+    deployment_name = serializers.CharField(source="deployment.name", read_only=True, default=None)
+
+    class Meta:
+        model = Event
+        fields = [
+            "id", "created_at", "actor", "kind", "message", "deployment", "deployment_name", "container_docker_id",
+            "before", "after",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+# --- the seed's paths -------------------------------------------------------------------------
+
+
+class SeedResourcesSerializer(serializers.Serializer):
+    cpu_limit = CpuLimitField(required=False, allow_null=True)
+    memory_limit = MemoryLimitField(required=False, allow_null=True)
+    # Accepted by the seed's contract and ignored there too: Docker does not limit disk per container.
+    disk_limit = serializers.CharField(required=False, allow_null=True, allow_blank=True, write_only=True)
+
+
+class SeedStartSerializer(serializers.Serializer):
+    """Body of ``POST /containers/{image}/start``."""
+
+    count = serializers.IntegerField(min_value=1, default=1, validators=[check_replicas])
+    resources = SeedResourcesSerializer(required=False, allow_null=True)
+    port = serializers.IntegerField(
+        min_value=1, max_value=65535, required=False, allow_null=True, help_text="The container port to publish"
+    )
+
+
+class SeedStopSerializer(serializers.Serializer):
+    """Body of ``POST /containers/{image}/stop``: empty stops them all; the seed's ``instanceId`` stops one."""
+
+    instanceId = serializers.CharField(required=False, max_length=128)  # the seed spells it so
+
+
+class SeedContainerSerializer(serializers.Serializer):
+    """A container as ``GET /containers`` lists it (the seed's fields plus ours)."""
+
+    id = serializers.CharField(source="docker_id", help_text="The Docker id")
+    name = serializers.CharField()
+    image = serializers.CharField(source="deployment.image.reference")
+    deployment = serializers.CharField(source="deployment.name")
+    deployment_id = serializers.IntegerField()
+    status = serializers.CharField()
+    host_port = serializers.IntegerField(allow_null=True)
+    url = serializers.SerializerMethodField()
+    ports = serializers.SerializerMethodField()
+    resources = serializers.SerializerMethodField()
+    created = serializers.DateTimeField(source="created_at")
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, container: Container) -> str | None:
+        return container_url(container)
+
+    @extend_schema_field(
+        {"type": "object", "additionalProperties": {"type": "integer"}, "example": {"8080/tcp": 32768}}
+    )
+    def get_ports(self, container: Container) -> dict[str, int]:
+        port = container.deployment.container_port
+        return {f"{port}/tcp": container.host_port} if port and container.host_port else {}
+
+    @extend_schema_field(SeedResourcesSerializer)
+    def get_resources(self, container: Container) -> dict[str, str]:
+        deployment = container.deployment
+        return {
+            "cpu_limit": CpuLimitField().to_representation(deployment.cpu_limit),
+            "memory_limit": format_memory(deployment.memory_limit_bytes),
+        }
