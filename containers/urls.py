@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from containers import views
+from containers.views import dashboard
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("partials/deployments/", views.deployments_partial, name="deployments-partial"),
-    path("partials/events/", views.events_partial, name="events-partial"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("partials/deployments/", dashboard.deployments_partial, name="deployments-partial"),
+    path("partials/events/", dashboard.events_partial, name="events-partial"),
 ]

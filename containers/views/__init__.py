@@ -1,0 +1,1 @@
+"""Console pages, one module per page family; HTMX partials render with their page."""
