@@ -1,0 +1,15 @@
+#!/bin/sh
+# Entry point of the demo image: write a page naming this container (its hostname), then serve it.
+set -eu
+name=$(hostname)
+cat >/www/index.html <<HTML
+<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>${name}</title></head>
+<body>
+<h1>Hello from ${name}</h1>
+<p>Served by busybox httpd from the orchestrator's demo image.</p>
+</body>
+</html>
+HTML
+exec httpd -f -p 8080 -h /www

@@ -1,0 +1,341 @@
+"""Image actions: the demo image, mirroring the engine's images into rows, upload, pull and delete.
+
+One function per action, called by the API, the seed's paths and the console alike. Each writes
+an Event; refusals go through ``containers.deployments.refuse`` so they are logged too.
+Registry credentials pass straight through to the engine: they are never stored, logged or echoed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Prefetch, ProtectedError
+
+from containers import engine, reconcile
+from containers.models import Deployment, Event, Image, record
+from containers.refusals import NotFound, Refused, refuse
+
+DEMO_CONTEXT = Path(__file__).resolve().parent / "demo"
+BUSYBOX = Path("/bin/busybox")
+BUSYBOX_PACKAGE = "busybox-static"
+SYNC_ACTOR = "engine-sync"
+
+# Docker's reference grammar (github.com/distribution/reference), without digests:
+# [domain[:port]/]path-component[/path-component...][:tag]
+_ALNUM = r"[a-z0-9]+"
+_PATH_COMPONENT = rf"{_ALNUM}(?:(?:[._]|__|-+){_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+REFERENCE = re.compile(
+    rf"^(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)(?::(?P<tag>{_TAG}))?$"
+)
+MAX_NAME_LENGTH = 255
+
+
+class InvalidInput(Refused):
+    """The request names something that cannot be valid (a malformed reference)."""
+
+    status = 400
+
+
+class PullRefused(Refused):
+    """The registry refused the pull (authentication, unknown registry, network)."""
+
+    status = 422
+
+
+class DemoImageUnavailable(Exception):
+    """The demo image cannot be built here: Debian's static busybox is missing."""
+
+
+# --- rows ------------------------------------------------------------------------------
+
+
+def _copy_info(image: Image, info: engine.ImageInfo) -> bool:
+    """Copy what the engine says about an image onto its row; True if anything changed."""
+    values = {"docker_id": info.id, "size_bytes": info.size_bytes, "image_created_at": info.created_at}
+    changed = any(getattr(image, key) != value for key, value in values.items())
+    for key, value in values.items():
+        setattr(image, key, value)
+    return changed
+
+
+def _upsert(reference: str, info: engine.ImageInfo, source: str) -> Image:
+    """The row for ``reference``, created or brought up to date; writes only when something changed."""
+    image = Image.objects.filter(reference=reference).first()
+    if image is None:
+        image, _ = Image.objects.get_or_create(reference=reference, defaults={"source": source})
+    changed = _copy_info(image, info) or image.source != source
+    image.source = source
+    if changed:
+        image.save()
+    return image
+
+
+def sync_images() -> list[Image]:
+    """Mirror the engine's tagged images into rows, so images loaded by hand show up too.
+
+    Rows whose reference left the engine are removed unless a deployment still uses them.
+    A constant number of queries however many images there are. Returns every row.
+    """
+    infos = {reference: info for info in engine.list_images() for reference in info.references}
+    rows = {image.reference: image for image in Image.objects.all()}
+    new: list[Image] = []
+    changed: list[Image] = []
+    for reference, info in infos.items():
+        row = rows.get(reference)
+        if row is None:
+            row = Image(reference=reference, source=Image.Source.ENGINE)
+            _copy_info(row, info)
+            new.append(row)
+        elif _copy_info(row, info):
+            changed.append(row)
+    vanished = [row.pk for reference, row in rows.items() if reference not in infos]
+    if not (new or changed or vanished):
+        # Nothing to write: no transaction either (on SQLite each one takes the write lock).
+        return list(rows.values())
+    with transaction.atomic():
+        # Another process may sync at the same moment; the unique reference makes that harmless.
+        Image.objects.bulk_create(new, ignore_conflicts=True)
+        Image.objects.bulk_update(changed, ["docker_id", "size_bytes", "image_created_at"])
+        gone = list(Image.objects.filter(pk__in=vanished, deployments__isnull=True).values_list("pk", "reference"))
+        if gone:
+            Image.objects.filter(pk__in=[pk for pk, _ in gone]).delete()
+            Event.objects.bulk_create(
+                Event(
+                    kind="image.deleted",
+                    actor=SYNC_ACTOR,
+                    message=f"{reference} is no longer on the engine",
+                    before={"reference": reference},
+                )
+                for _, reference in gone
+            )
+    return list(Image.objects.all())
+
+
+# --- the demo image ------------------------------------------------------------------------
+
+
+def is_static_elf(path: Path) -> bool:
+    """True for an ELF executable without a program interpreter (PT_INTERP): statically linked."""
+    with path.open("rb") as fh:
+        ident = fh.read(16)
+        if len(ident) < 16 or ident[:4] != b"\x7fELF":
+            return False
+        order = "<" if ident[5] == 1 else ">"
+        # Offsets of e_phoff and of (e_phentsize, e_phnum) in the 64- and the 32-bit header.
+        phoff_at, phoff_format, sizes_at = (0x20, "Q", 0x36) if ident[4] == 2 else (0x1C, "I", 0x2A)
+        fh.seek(phoff_at)
+        (phoff,) = struct.unpack(order + phoff_format, fh.read(struct.calcsize(phoff_format)))
+        fh.seek(sizes_at)
+        phentsize, phnum = struct.unpack(order + "HH", fh.read(4))
+        for index in range(phnum):
+            fh.seek(phoff + index * phentsize)
+            (p_type,) = struct.unpack(order + "I", fh.read(4))
+            if p_type == 3:  # PT_INTERP: needs the dynamic loader, which a scratch image lacks
+                return False
+    return True
+
+
+def check_busybox(path: Path = BUSYBOX) -> None:
+    """Raise :class:`DemoImageUnavailable`, naming the package, unless ``path`` is a static busybox."""
+    hint = f"install Debian's {BUSYBOX_PACKAGE} package (apt-get install -y {BUSYBOX_PACKAGE})"
+    if not path.is_file():
+        raise DemoImageUnavailable(f"{path} is missing, so the demo image cannot be built: {hint}")
+    if not is_static_elf(path):
+        raise DemoImageUnavailable(
+            f"{path} is not statically linked (the dynamic 'busybox' package?), so it cannot run in a "
+            f"FROM scratch image: {hint}"
+        )
+
+
+def build_demo_image(reference: str) -> engine.ImageInfo:
+    """Build the demo image from ``containers/demo`` plus the host's static busybox."""
+    check_busybox()
+    with tempfile.TemporaryDirectory(prefix="orchestrator-demo-") as tmp:
+        context = Path(tmp)
+        for item in DEMO_CONTEXT.iterdir():
+            if item.is_file():
+                shutil.copy2(item, context / item.name)
+        shutil.copy2(BUSYBOX, context / "busybox")
+        return engine.build_image(context, reference)
+
+
+def ensure_demo_image(actor: str) -> Image:
+    """``settings.DEMO_IMAGE`` on the engine (built if missing) and its row; cheap when both exist."""
+    reference = settings.DEMO_IMAGE
+    try:
+        info = engine.inspect_image(reference)
+        built = False
+    except engine.ImageNotFound:
+        info = build_demo_image(reference)
+        built = True
+    with transaction.atomic():
+        image = _upsert(reference, info, Image.Source.BUILD)
+        if built:
+            record(
+                "image.built",
+                actor=actor,
+                message=f"built the demo image {reference}",
+                after={"reference": reference, "docker_id": info.id, "size_bytes": info.size_bytes},
+            )
+    return image
+
+
+# --- upload, pull, delete ---------------------------------------------------------------------
+
+
+def upload_image(path: Path, actor: str) -> list[Image]:
+    """``docker load`` an uploaded tar (``docker save`` output) and record the images it brought."""
+    try:
+        references = engine.load_image(path)
+    except engine.InvalidImageArchive as exc:
+        record("request.refused", actor=actor, message=str(exc), after={"field": "file"})
+        raise
+    infos = {reference: engine.inspect_image(reference) for reference in references}
+    with transaction.atomic():
+        images = [_upsert(reference, info, Image.Source.UPLOAD) for reference, info in infos.items()]
+        record(
+            "image.uploaded",
+            actor=actor,
+            message=f"uploaded {', '.join(references)}",
+            after={"references": references, "docker_ids": sorted({info.id for info in infos.values()})},
+        )
+    return images
+
+
+def check_reference(reference: str, *, actor: str) -> str:
+    """The reference with its tag (``:latest`` when none); a malformed one is refused with 400."""
+    problem = ""
+    if not reference:
+        problem = "an image reference is required, e.g. registry.example:5000/team/app:1.2"
+    elif "@" in reference:
+        problem = "pull by tag (name:tag), not by digest"
+    elif not REFERENCE.match(reference):
+        problem = (
+            f"{reference!r} is not a valid image reference (lower-case name, optional registry "
+            "host and :tag, e.g. registry.example:5000/team/app:1.2)"
+        )
+    elif len(reference.rsplit(":", 1)[0] if _has_tag(reference) else reference) > MAX_NAME_LENGTH:
+        problem = f"image names are at most {MAX_NAME_LENGTH} characters"
+    if problem:
+        refuse(problem, actor=actor, field="reference", exc=InvalidInput)
+    return reference if _has_tag(reference) else f"{reference}:latest"
+
+
+def _has_tag(reference: str) -> bool:
+    return ":" in reference.rsplit("/", 1)[-1]
+
+
+def _stored_reference(reference: str, info: engine.ImageInfo) -> str:
+    """How the engine lists a pulled reference: Docker Hub names lose ``docker.io/`` and ``library/``."""
+    familiar = re.sub(r"^(?:docker\.io|index\.docker\.io)/", "", reference)
+    familiar = re.sub(r"^library/(?=[^/]+$)", "", familiar)
+    for candidate in (reference, familiar):
+        if candidate in info.references:
+            return candidate
+    return familiar
+
+
+def pull_image(reference: str, username: str = "", password: str = "", *, actor: str) -> Image:
+    """Pull ``reference`` from its registry, with credentials if given (used once, never kept)."""
+    tagged = check_reference(reference.strip(), actor=actor)
+    failure: tuple[str, type[Refused]] | None = None
+    try:
+        info = engine.pull_image(tagged, username, password)
+    except engine.ImageNotFound:
+        failure = (f"{tagged} was not found in its registry", NotFound)
+    except engine.PullFailed as exc:
+        failure = (_scrub(str(exc), password), PullRefused)
+    if failure is not None:
+        # Refused outside the except block: the engine's exception (and its request) is not chained on.
+        refuse(failure[0], actor=actor, field="reference", exc=failure[1])
+    stored = _stored_reference(tagged, info)
+    with transaction.atomic():
+        image = _upsert(stored, info, Image.Source.PULL)
+        record(
+            "image.pulled",
+            actor=actor,
+            message=f"pulled {stored}",
+            after={"reference": stored, "docker_id": info.id, "with_credentials": bool(username)},
+        )
+    return image
+
+
+def _scrub(message: str, secret: str) -> str:
+    return message.replace(secret, "***") if secret else message
+
+
+def delete_image(image: Image, *, actor: str) -> None:
+    """Remove the image from the engine and forget it; refused (409) while a deployment uses it."""
+    users = list(image.deployments.values_list("name", flat=True))
+    if users:
+        refuse(
+            f"{image.reference} is used by deployment(s) {', '.join(users)}: delete them first",
+            actor=actor,
+            field="image",
+        )
+    conflict = ""
+    try:
+        engine.remove_image(image.reference)
+    except engine.ImageNotFound:
+        pass  # already gone from the engine: forgetting the row is all that is left
+    except engine.EngineConflict as exc:
+        conflict = f"the engine refused to remove {image.reference}: {exc}"
+    if conflict:
+        refuse(conflict, actor=actor, field="image")
+    try:
+        with transaction.atomic():
+            Image.objects.filter(pk=image.pk).delete()
+            record(
+                "image.deleted",
+                actor=actor,
+                message=f"deleted {image.reference}",
+                before={"reference": image.reference, "docker_id": image.docker_id, "source": image.source},
+            )
+    except ProtectedError:
+        refuse(f"{image.reference} was just put to use by a deployment", actor=actor, field="image")
+
+
+# --- desired state and counts (the seed's GET /images) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageUsage:
+    image: Image
+    deployments: list[Deployment]
+    running_by_deployment: dict[int, int]
+
+    @property
+    def desired_replicas(self) -> int:
+        return sum(deployment.replicas for deployment in self.deployments)
+
+    @property
+    def running(self) -> int:
+        return sum(self.running_by_deployment.get(deployment.pk, 0) for deployment in self.deployments)
+
+
+def image_usage() -> list[ImageUsage]:
+    """Every image with its deployments' desired replicas and the containers running now.
+
+    Images are synced from the engine first; running containers are counted on the engine
+    (one call, by this orchestrator's labels), so a container killed a moment ago is not counted.
+    """
+    sync_images()
+    observed = engine.list_containers(reconcile.instance_labels())
+    running = dict(Counter(info.deployment_id for info in observed if info.running and info.deployment_id))
+    # The deployments of every image in one query, not one per image.
+    images = Image.objects.prefetch_related(Prefetch("deployments", queryset=Deployment.objects.order_by("name")))
+    return [
+        ImageUsage(image=image, deployments=list(image.deployments.all()), running_by_deployment=running)
+        for image in images
+    ]
