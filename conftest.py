@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,11 @@ ROOT = Path(__file__).resolve().parent
 TEST_INSTANCE = os.environ.get("ORCHESTRATOR_TEST_INSTANCE") or f"test-{uuid.uuid4().hex[:8]}"
 # Images the tests build or tag themselves start with this, so cleanup can find them.
 TEST_IMAGE_PREFIX = "orchestrator-test/"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Hashing the fixtures' passwords properly costs ~0.2 s a user; tests don't need it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -57,6 +63,39 @@ def demo_image(engine_ready: None, db: None) -> Any:
     from containers.images import ensure_demo_image
 
     return ensure_demo_image(actor="tests")
+
+
+@pytest.fixture
+def remove_test_containers(engine_ready: None) -> Iterator[None]:
+    """Remove this run's containers after the test: the database rolls back, the engine does not."""
+    yield
+    from containers import engine, reconcile
+
+    for info in engine.list_containers(reconcile.instance_labels()):
+        engine.remove_container(info.id)
+
+
+SMALL_CPU = Decimal("0.05")
+SMALL_MEMORY = 16 * 1024 * 1024
+
+
+def deploy(image: Any, name: str, replicas: int = 1, *, converge: bool = True, **extra: Any) -> Any:
+    """A small deployment made through the action function, converged at once unless asked not to."""
+    from containers import reconcile
+    from containers.deployments import create_deployment
+
+    values: dict[str, Any] = {"cpu_limit": SMALL_CPU, "memory_limit_bytes": SMALL_MEMORY, **extra}
+    deployment = create_deployment(actor="tests", name=name, image=image, replicas=replicas, **values)
+    if converge:
+        reconcile.converge(deployment.pk)
+    return deployment
+
+
+def on_engine(deployment: Any) -> list[Any]:
+    """The deployment's containers as the engine has them, running or not."""
+    from containers import engine, reconcile
+
+    return engine.list_containers(reconcile.deployment_labels(deployment))
 
 
 @pytest.fixture

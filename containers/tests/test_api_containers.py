@@ -2,55 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from decimal import Decimal
-from typing import Any
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from conftest import wait_for
+from conftest import deploy, on_engine, wait_for
 from containers import engine, reconcile
-from containers.deployments import create_deployment
 from containers.models import Container, Deployment, Event, Image
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _remove_this_run_s_containers() -> Iterator[None]:
-    """The database rolls back after each test but the engine does not: remove what the test started."""
-    yield
-    for info in engine.list_containers(reconcile.instance_labels()):
-        engine.remove_container(info.id)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("remove_test_containers")]
 
 
 # Prints numbered lines, then idles, so the logs have something to tail.
 CHATTY = ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do echo line-$i; done; exec sleep 3600"]
 
 
-def running(demo_image: Image, name: str, replicas: int = 1, **extra: Any) -> Deployment:
-    deployment = create_deployment(
-        actor="tests",
-        name=name,
-        image=demo_image,
-        replicas=replicas,
-        cpu_limit=Decimal("0.1"),
-        memory_limit_bytes=16 * 1024**2,
-        **extra,
-    )
-    reconcile.converge(deployment.pk)
-    return deployment
-
-
-def on_engine(deployment: Deployment) -> list[engine.ContainerInfo]:
-    return engine.list_containers(reconcile.deployment_labels(deployment))
-
-
 def test_it_lists_the_containers_with_their_deployment_image_and_url(api_client: APIClient, demo_image: Image) -> None:
-    deployment = running(demo_image, "ctr-list", 2, container_port=8080)
+    deployment = deploy(demo_image, "ctr-list", 2, container_port=8080)
 
     response = api_client.get("/api/containers/")
 
@@ -79,7 +48,7 @@ def test_it_filters_by_deployment_and_status(api_client: APIClient) -> None:
 
 def test_restart_restarts_it_on_the_engine_and_records_who(api_client: APIClient, demo_image: Image) -> None:
     # Quits on SIGTERM, so the restart need not wait out Docker's stop timeout.
-    deployment = running(
+    deployment = deploy(
         demo_image, "ctr-restart", command=["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
     )
     container = Container.objects.get(deployment=deployment)
@@ -95,7 +64,7 @@ def test_restart_restarts_it_on_the_engine_and_records_who(api_client: APIClient
 
 
 def test_logs_answer_the_last_lines_asked_for(api_client: APIClient, demo_image: Image) -> None:
-    deployment = running(demo_image, "ctr-logs", command=CHATTY)
+    deployment = deploy(demo_image, "ctr-logs", command=CHATTY)
     container = Container.objects.get(deployment=deployment)
 
     def tail() -> str | None:
@@ -120,7 +89,7 @@ def test_logs_refuse_a_tail_out_of_bounds(api_client: APIClient, tail: str) -> N
 def test_delete_removes_it_for_good_and_the_deployment_wants_one_fewer(
     api_client: APIClient, demo_image: Image
 ) -> None:
-    deployment = running(demo_image, "ctr-delete", 2)
+    deployment = deploy(demo_image, "ctr-delete", 2)
     victim = Container.objects.filter(deployment=deployment).first()
     assert victim is not None
 

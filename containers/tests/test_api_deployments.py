@@ -7,7 +7,6 @@ containers asks for ``?wait=true`` (the view converges before answering).
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,15 +18,8 @@ from conftest import wait_for
 from containers import engine, reconcile
 from containers.models import Container, Deployment, Event, Image
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("remove_test_containers")]
 
-
-@pytest.fixture(autouse=True)
-def _remove_this_run_s_containers() -> Iterator[None]:
-    """The database rolls back after each test but the engine does not: remove what the test started."""
-    yield
-    for info in engine.list_containers(reconcile.instance_labels()):
-        engine.remove_container(info.id)
 
 
 SMALL = {"cpu_limit": "0.1", "memory_limit": "16m"}

@@ -6,14 +6,13 @@ and that restarting the processes adopts what runs instead of starting more.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from conftest import Process, docker_cli, wait_for
+from conftest import Process, deploy, docker_cli, wait_for
 from containers import engine, reconcile
-from containers.deployments import create_deployment, scale
+from containers.deployments import scale
 from containers.models import Container, Deployment, Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,21 +30,10 @@ def describe(processes: dict[str, Process]) -> str:
     return "\n".join(f"--- {name}\n{proc.log_tail()}" for name, proc in processes.items())
 
 
-def make(demo_image: Any, name: str, replicas: int) -> Deployment:
-    return create_deployment(
-        actor="tests",
-        name=name,
-        image=demo_image,
-        replicas=replicas,
-        cpu_limit=Decimal("0.05"),
-        memory_limit_bytes=16 * 1024 * 1024,
-    )
-
-
 def test_a_change_of_desired_state_is_converged_by_the_worker(
     demo_image: Any, orchestrator_processes: dict[str, Process]
 ) -> None:
-    deployment = make(demo_image, "proc-queue", 2)  # queues a converge task on commit
+    deployment = deploy(demo_image, "proc-queue", 2, converge=False)  # queues a converge task on commit
 
     wait_for(
         lambda: len(running(deployment)) == 2,
@@ -59,7 +47,7 @@ def test_a_change_of_desired_state_is_converged_by_the_worker(
 def test_a_killed_container_is_replaced_through_the_watcher(
     demo_image: Any, orchestrator_processes: dict[str, Process]
 ) -> None:
-    deployment = make(demo_image, "proc-heal", 2)
+    deployment = deploy(demo_image, "proc-heal", 2, converge=False)
     wait_for(
         lambda: len(running(deployment)) == 2,
         timeout=30,
@@ -80,7 +68,7 @@ def test_a_killed_container_is_replaced_through_the_watcher(
 def test_restarting_the_processes_adopts_what_runs_without_duplicates(
     demo_image: Any, orchestrator_processes: dict[str, Process]
 ) -> None:
-    deployment = make(demo_image, "proc-adopt", 3)
+    deployment = deploy(demo_image, "proc-adopt", 3, converge=False)
     wait_for(
         lambda: len(running(deployment)) == 3,
         timeout=30,

@@ -9,32 +9,16 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from conftest import docker_cli
+from conftest import deploy, docker_cli, on_engine
 from containers import engine, reconcile
-from containers.deployments import create_deployment, scale
+from containers.deployments import scale
 from containers.models import Container, Deployment, Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def make(demo_image: Any, name: str, replicas: int, **extra: Any) -> Deployment:
-    values: dict[str, Any] = {
-        "name": name,
-        "image": demo_image,
-        "replicas": replicas,
-        "cpu_limit": Decimal("0.05"),
-        "memory_limit_bytes": 16 * 1024 * 1024,
-    }
-    values.update(extra)
-    return create_deployment(actor="tests", **values)
-
-
-def on_engine(deployment: Deployment) -> list[engine.ContainerInfo]:
-    return engine.list_containers(reconcile.deployment_labels(deployment))
-
-
 def test_it_creates_the_desired_replicas_and_mirrors_them_in_rows(demo_image: Any) -> None:
-    deployment = make(demo_image, "rc-create", 3, container_port=8080)
+    deployment = deploy(demo_image, "rc-create", 3, converge=False, container_port=8080)
     outcome = reconcile.converge(deployment.pk)
 
     assert outcome is not None and len(outcome.created) == 3
@@ -49,8 +33,14 @@ def test_it_creates_the_desired_replicas_and_mirrors_them_in_rows(demo_image: An
 
 
 def test_containers_get_the_limits_and_a_port_on_loopback_only(demo_image: Any) -> None:
-    deployment = make(
-        demo_image, "rc-limits", 1, container_port=8080, cpu_limit=Decimal("0.25"), memory_limit_bytes=32 * 1024 * 1024
+    deployment = deploy(
+        demo_image,
+        "rc-limits",
+        1,
+        converge=False,
+        container_port=8080,
+        cpu_limit=Decimal("0.25"),
+        memory_limit_bytes=32 * 1024 * 1024,
     )
     reconcile.converge(deployment.pk)
 
@@ -62,7 +52,7 @@ def test_containers_get_the_limits_and_a_port_on_loopback_only(demo_image: Any) 
 
 
 def test_a_second_converge_of_a_converged_deployment_does_nothing(demo_image: Any) -> None:
-    deployment = make(demo_image, "rc-idempotent", 2)
+    deployment = deploy(demo_image, "rc-idempotent", 2, converge=False)
     reconcile.converge(deployment.pk)
     before = {c.id for c in on_engine(deployment)}
 
@@ -73,7 +63,7 @@ def test_a_second_converge_of_a_converged_deployment_does_nothing(demo_image: An
 
 
 def test_scaling_down_removes_the_newest_and_scaling_to_zero_stops(demo_image: Any) -> None:
-    deployment = make(demo_image, "rc-scale", 3)
+    deployment = deploy(demo_image, "rc-scale", 3, converge=False)
     reconcile.converge(deployment.pk)
     oldest = Container.objects.filter(deployment=deployment).order_by("created_at").first()
     assert oldest is not None
@@ -90,7 +80,7 @@ def test_scaling_down_removes_the_newest_and_scaling_to_zero_stops(demo_image: A
 
 
 def test_a_container_killed_from_outside_is_replaced(demo_image: Any) -> None:
-    deployment = make(demo_image, "rc-heal", 2)
+    deployment = deploy(demo_image, "rc-heal", 2, converge=False)
     reconcile.converge(deployment.pk)
     victim = on_engine(deployment)[0]
 
@@ -104,7 +94,7 @@ def test_a_container_killed_from_outside_is_replaced(demo_image: Any) -> None:
 
 
 def test_containers_that_already_run_are_adopted_not_duplicated(demo_image: Any) -> None:
-    deployment = make(demo_image, "rc-adopt", 2)
+    deployment = deploy(demo_image, "rc-adopt", 2, converge=False)
     reconcile.converge(deployment.pk)
     existing = {c.id for c in on_engine(deployment)}
     # A fresh orchestrator knows the desired state but has no rows for what runs.
@@ -119,7 +109,7 @@ def test_containers_that_already_run_are_adopted_not_duplicated(demo_image: Any)
 
 
 def test_two_reconcilers_at_once_never_start_duplicates(demo_image: Any) -> None:
-    deployment = make(demo_image, "rc-race", 4)
+    deployment = deploy(demo_image, "rc-race", 4, converge=False)
     barrier = threading.Barrier(3)
     errors: list[BaseException] = []
 
@@ -146,7 +136,7 @@ def test_two_reconcilers_at_once_never_start_duplicates(demo_image: Any) -> None
 def test_a_changed_spec_recreates_every_container_in_the_new_generation(demo_image: Any) -> None:
     from containers.deployments import update_deployment
 
-    deployment = make(demo_image, "rc-respec", 2)
+    deployment = deploy(demo_image, "rc-respec", 2, converge=False)
     reconcile.converge(deployment.pk)
     old = {c.id for c in on_engine(deployment)}
 
@@ -160,7 +150,7 @@ def test_a_changed_spec_recreates_every_container_in_the_new_generation(demo_ima
 
 def test_a_crash_looping_deployment_backs_off(demo_image: Any, settings: Any) -> None:
     settings.BACKOFF_BASE_S = 30.0
-    deployment = make(demo_image, "rc-crash", 1, command=["sh", "-c", "exit 3"])
+    deployment = deploy(demo_image, "rc-crash", 1, converge=False, command=["sh", "-c", "exit 3"])
     for _ in range(3):
         reconcile.converge(deployment.pk)
         # Let the container die before looking again.
@@ -180,7 +170,7 @@ def test_a_crash_looping_deployment_backs_off(demo_image: Any, settings: Any) ->
 
 
 def test_orphans_of_a_deleted_deployment_are_removed(demo_image: Any) -> None:
-    deployment = make(demo_image, "rc-orphan", 1)
+    deployment = deploy(demo_image, "rc-orphan", 1, converge=False)
     reconcile.converge(deployment.pk)
     orphan = on_engine(deployment)[0]
     # The row vanishes while its container keeps running (as if deleted while the engine was down).
@@ -194,7 +184,7 @@ def test_orphans_of_a_deleted_deployment_are_removed(demo_image: Any) -> None:
 
 
 def test_a_stopped_engine_is_reported_and_reconcile_resumes_when_it_returns(demo_image: Any, settings: Any) -> None:
-    deployment = make(demo_image, "rc-engine-down", 1)
+    deployment = deploy(demo_image, "rc-engine-down", 1, converge=False)
     settings.DOCKER_HOST = "unix:///nonexistent/docker.sock"
     engine.reset_client()
     try:

@@ -17,15 +17,8 @@ from conftest import TEST_IMAGE_PREFIX, docker_cli, wait_for
 from containers import engine, reconcile
 from containers.models import Container, Deployment, Event, Image
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("remove_test_containers")]
 
-
-@pytest.fixture(autouse=True)
-def _remove_this_run_s_containers() -> Iterator[None]:
-    """The database rolls back after each test but the engine does not: remove what the test started."""
-    yield
-    for info in engine.list_containers(reconcile.instance_labels()):
-        engine.remove_container(info.id)
 
 
 SMALL = {"cpu_limit": "0.1", "memory_limit": "16m"}

@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import urllib.request
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from conftest import docker_cli, wait_for
+from conftest import deploy, docker_cli, wait_for
 from containers import reconcile
-from containers.deployments import create_deployment, scale
+from containers.deployments import scale
 from containers.models import Container, Deployment, Event
 from registry.endpoints import sync_for_deployment
 from registry.models import ServiceEndpoint
 
 # Committed for real, like test_reconcile: rolled-back ids would be reused and adopt an earlier test's containers.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def make(demo_image: Any, name: str, replicas: int, container_port: int | None = 8080) -> Deployment:
-    deployment = create_deployment(
-        actor="tests",
-        name=name,
-        image=demo_image,
-        replicas=replicas,
-        cpu_limit=Decimal("0.05"),
-        memory_limit_bytes=16 * 1024 * 1024,
-        container_port=container_port,
-    )
-    reconcile.converge(deployment.pk)
-    return deployment
 
 
 def endpoints_of(deployment: Deployment) -> list[ServiceEndpoint]:
@@ -51,7 +36,7 @@ def http_status(host: str, port: int) -> int:
 
 
 def test_two_replicas_get_two_endpoints_that_answer_http(demo_image: Any) -> None:
-    deployment = make(demo_image, "auto-two", 2)
+    deployment = deploy(demo_image, "auto-two", 2, container_port=8080)
 
     endpoints = endpoints_of(deployment)
     containers = {c.pk: c for c in Container.objects.filter(deployment=deployment)}
@@ -66,7 +51,7 @@ def test_two_replicas_get_two_endpoints_that_answer_http(demo_image: Any) -> Non
 
 
 def test_scaling_to_one_leaves_one_endpoint(demo_image: Any) -> None:
-    deployment = make(demo_image, "auto-scale", 2)
+    deployment = deploy(demo_image, "auto-scale", 2, container_port=8080)
 
     scale(deployment, 1, actor="tests")
     reconcile.converge(deployment.pk)
@@ -76,7 +61,7 @@ def test_scaling_to_one_leaves_one_endpoint(demo_image: Any) -> None:
 
 
 def test_a_second_converge_changes_nothing(demo_image: Any) -> None:
-    deployment = make(demo_image, "auto-idem", 2)
+    deployment = deploy(demo_image, "auto-idem", 2, container_port=8080)
     before = {(e.pk, e.port) for e in endpoints_of(deployment)}
 
     reconcile.converge(deployment.pk)
@@ -86,13 +71,13 @@ def test_a_second_converge_changes_nothing(demo_image: Any) -> None:
 
 
 def test_a_container_without_a_published_port_gets_no_endpoint(demo_image: Any) -> None:
-    deployment = make(demo_image, "auto-noport", 1, container_port=None)
+    deployment = deploy(demo_image, "auto-noport", 1)
 
     assert endpoints_of(deployment) == []
 
 
 def test_a_stopped_container_loses_its_endpoint_and_its_replacement_gets_one(demo_image: Any) -> None:
-    deployment = make(demo_image, "auto-heal", 1)
+    deployment = deploy(demo_image, "auto-heal", 1, container_port=8080)
     victim = Container.objects.get(deployment=deployment)
 
     docker_cli("stop", "-t", "1", victim.docker_id)
@@ -104,7 +89,7 @@ def test_a_stopped_container_loses_its_endpoint_and_its_replacement_gets_one(dem
 
 
 def test_an_operators_draining_survives_the_next_converge(demo_image: Any) -> None:
-    deployment = make(demo_image, "auto-drain", 1)
+    deployment = deploy(demo_image, "auto-drain", 1, container_port=8080)
     ServiceEndpoint.objects.filter(service=deployment.name).update(status="draining")
 
     reconcile.converge(deployment.pk)
@@ -113,7 +98,7 @@ def test_an_operators_draining_survives_the_next_converge(demo_image: Any) -> No
 
 
 def test_an_endpoint_at_a_stale_port_is_replaced_by_one_at_the_containers_port(demo_image: Any) -> None:
-    deployment = make(demo_image, "auto-moved", 1)
+    deployment = deploy(demo_image, "auto-moved", 1, container_port=8080)
     container = Container.objects.get(deployment=deployment)
     # As after a restart that published the container on another host port.
     ServiceEndpoint.objects.filter(container=container).update(port=1)
@@ -125,7 +110,7 @@ def test_an_endpoint_at_a_stale_port_is_replaced_by_one_at_the_containers_port(d
 
 
 def test_stopping_the_deployment_removes_every_endpoint(demo_image: Any) -> None:
-    deployment = make(demo_image, "auto-stop", 2)
+    deployment = deploy(demo_image, "auto-stop", 2, container_port=8080)
 
     scale(deployment, 0, actor="tests")
     reconcile.converge(deployment.pk)
