@@ -8,12 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from containers import engine
+from containers.models import actor_name, record
 from containers.refusals import Refused
+
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 _ENGINE_STATUS: list[tuple[type[Exception], int, str | None]] = [
     (engine.EngineUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE, None),
@@ -48,12 +51,28 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         first = next(iter(fields), "non_field_errors")
         response.data = {"error": f"invalid {first}: {_first_message(fields[first])}", "fields": fields}
+        _record_refusal(context, response.data)
     elif isinstance(exc, APIException):
         response.data = {"error": str(exc.detail)}
+        if isinstance(exc, ParseError):
+            _record_refusal(context, response.data)
     elif isinstance(response.data, dict) and "detail" in response.data:
         # Django's Http404 and PermissionDenied (get_object_or_404), which DRF answers as {"detail": ...}.
         response.data = {"error": str(response.data["detail"])}
     return response
+
+
+def _record_refusal(context: dict[str, Any], body: dict[str, Any]) -> None:
+    """A refused change leaves an event; the request's values are not copied (they may be secrets)."""
+    request = context.get("request")
+    if request is None or request.method in _SAFE_METHODS:
+        return
+    record(
+        "request.refused",
+        actor=actor_name(request.user),
+        message=f"{request.method} {request.path}: {body['error']}"[:2000],
+        after={"fields": sorted(body.get("fields", {}))},
+    )
 
 
 def _first_message(detail: Any) -> str:
