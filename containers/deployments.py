@@ -57,6 +57,13 @@ def reserved(exclude: Deployment | None = None) -> Reservation:
 
 def check_admission(deployment: Deployment, *, actor: str) -> None:
     """Refuse (409) a desired state whose reservations would exceed what the host offers."""
+    problem = admission_problem(deployment)
+    if problem:
+        refuse(problem, actor=actor, deployment=deployment if deployment.pk else None, exc=AdmissionRefused)
+
+
+def admission_problem(deployment: Deployment) -> str:
+    """Why admission would refuse this desired state ("" if it fits); records nothing, so a preview can ask."""
     host = engine.host_info()
     others = reserved(exclude=deployment)
     want_cpu = others.cpu + deployment.cpu_limit * deployment.replicas
@@ -70,9 +77,7 @@ def check_admission(deployment: Deployment, *, actor: str) -> None:
         problems.append(
             f"memory: {want_memory / 1024**2:.0f} MiB would be reserved, the host allows {memory_cap / 1024**2:.0f} MiB"
         )
-    if problems:
-        message = "not enough host resources: " + "; ".join(problems)
-        refuse(message, actor=actor, deployment=deployment if deployment.pk else None, exc=AdmissionRefused)
+    return "not enough host resources: " + "; ".join(problems) if problems else ""
 
 
 def check_replicas(replicas: int, *, actor: str, deployment: Deployment | None = None) -> None:
@@ -107,10 +112,15 @@ def create_deployment(*, actor: str, **values: Any) -> Deployment:
     return deployment
 
 
+def changed_spec_fields(deployment: Deployment, changes: dict[str, Any]) -> list[str]:
+    """The container-spec fields ``changes`` would change: any of them means a new generation."""
+    return [key for key in SPEC_FIELDS if key in changes and getattr(deployment, key) != changes[key]]
+
+
 def update_deployment(deployment: Deployment, *, actor: str, **changes: Any) -> Deployment:
     """Change desired state; a change to the container spec rolls every container to a new generation."""
     before = deployment.spec()
-    respec = any(getattr(deployment, key) != value for key, value in changes.items() if key in SPEC_FIELDS)
+    respec = bool(changed_spec_fields(deployment, changes))
     for key, value in changes.items():
         setattr(deployment, key, value)
     check_replicas(deployment.replicas, actor=actor, deployment=deployment)

@@ -1,0 +1,176 @@
+"""The console's deployment forms: create, edit, scale.
+
+They parse what people type (``0.25`` cores, ``128m``, a one-line command, ``KEY=VALUE`` lines)
+with the same parsers the API uses; ``containers.deployments`` decides everything that depends on
+the state of the world (a name already taken, room on the host) and its refusals are shown at the
+field they name.
+
+Env values are secrets: the edit form never renders the stored ones. An empty env box on edit
+keeps the current values; "clear" removes them all.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from containers.limits import format_memory, parse_cpu, parse_memory
+from containers.models import Deployment, Image
+
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_env(text: str) -> dict[str, str]:
+    """``KEY=VALUE`` lines -> a dict; blank lines and ``#`` comments are skipped, a value may contain ``=``."""
+    env: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not _ENV_KEY.match(key):
+            raise forms.ValidationError(f"line {number}: expected NAME=value with a name like API_URL")
+        if key in env:
+            raise forms.ValidationError(f"line {number}: {key} is set twice")
+        env[key] = value
+    return env
+
+
+def check_replicas(value: int) -> None:
+    # Read at validation time, like the API, so the setting can change without a restart.
+    if value > settings.MAX_REPLICAS:
+        raise forms.ValidationError(f"must be at most {settings.MAX_REPLICAS}")
+
+
+class DeploymentForm(forms.Form):
+    """Create a deployment; :class:`DeploymentEditForm` drops the name and keeps secrets out of the page."""
+
+    name = forms.SlugField(
+        max_length=63,
+        help_text="Lowercase letters, digits and dashes; names its containers. Cannot be changed later.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "web"}),
+    )
+    image = forms.ModelChoiceField(queryset=Image.objects.order_by("reference"), empty_label="Choose an image…")
+    replicas = forms.IntegerField(min_value=0, initial=1, validators=[check_replicas])
+    cpu_limit = forms.CharField(
+        label="CPU limit",
+        help_text="Cores per container, e.g. 0.25.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    memory_limit = forms.CharField(label="Memory limit", help_text="Per container: 64m, 512m, 1g (at least 6m).")
+    container_port = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=65535,
+        help_text="The port the app listens on inside the container; published on 127.0.0.1.",
+    )
+    command = forms.CharField(
+        required=False,
+        max_length=4096,
+        help_text="One line, split like a shell would; empty runs the image's own command.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    env = forms.CharField(
+        label="Environment",
+        required=False,
+        strip=False,
+        max_length=65536,
+        help_text="One NAME=value per line. Values are secrets: never shown again.",
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+    )
+    restart_policy = forms.ChoiceField(
+        choices=Deployment.RestartPolicy.choices,
+        initial=Deployment.RestartPolicy.NO,
+        help_text="Docker's own policy; the reconciler replaces dead containers either way.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cpu_limit"].initial = settings.DEFAULT_CPU_LIMIT
+        self.fields["memory_limit"].initial = settings.DEFAULT_MEMORY_LIMIT
+
+    def clean_cpu_limit(self) -> Any:
+        try:
+            return parse_cpu(self.cleaned_data["cpu_limit"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_memory_limit(self) -> int:
+        try:
+            return parse_memory(self.cleaned_data["memory_limit"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_command(self) -> list[str]:
+        try:
+            return shlex.split(self.cleaned_data["command"])
+        except ValueError as exc:
+            raise forms.ValidationError(f"cannot split the command: {exc}") from None
+
+    def clean_env(self) -> dict[str, str]:
+        return parse_env(self.cleaned_data["env"])
+
+    def values(self) -> dict[str, Any]:
+        """The cleaned data under the model's field names, as ``create_deployment`` takes them."""
+        data = dict(self.cleaned_data)
+        data["memory_limit_bytes"] = data.pop("memory_limit")
+        return data
+
+
+class DeploymentEditForm(DeploymentForm):
+    """Change a deployment. The name stays; an empty env box keeps the stored values (never rendered)."""
+
+    clear_env = forms.BooleanField(
+        label="Remove every environment variable", required=False, help_text="Ignored if the box above is filled."
+    )
+
+    def __init__(self, *args: Any, deployment: Deployment, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", initial_for(deployment))
+        super().__init__(*args, **kwargs)
+        del self.fields["name"]
+        self.env_keys = sorted(deployment.env)
+        env = self.fields["env"]
+        if self.env_keys:
+            env.help_text = "Set now: " + ", ".join(self.env_keys) + ". Leave empty to keep the current values."
+        else:
+            env.help_text = "One NAME=value per line. Values are secrets: never shown again."
+            del self.fields["clear_env"]
+
+    def changes(self) -> dict[str, Any]:
+        """The values to give ``update_deployment``: env only when it is replaced or cleared."""
+        data = self.values()
+        clear = data.pop("clear_env", False)
+        if not data["env"] and not clear:
+            del data["env"]
+        return data
+
+
+def initial_for(deployment: Deployment) -> dict[str, Any]:
+    """The edit form's starting values: everything but the env values."""
+    return {
+        "image": deployment.image_id,
+        "replicas": deployment.replicas,
+        "cpu_limit": f"{deployment.cpu_limit.normalize():f}",
+        "memory_limit": format_memory(deployment.memory_limit_bytes),
+        "container_port": deployment.container_port,
+        "command": shlex.join(deployment.command),
+        "restart_policy": deployment.restart_policy,
+    }
+
+
+class ScaleForm(forms.Form):
+    """Set the replicas: a number, or a step of -1 / +1 from the current value (the +/- buttons)."""
+
+    replicas = forms.IntegerField(min_value=0, required=False, validators=[check_replicas])
+    step = forms.TypedChoiceField(choices=[("-1", "-1"), ("1", "+1")], coerce=int, required=False, empty_value=None)
+
+    def target(self, current: int) -> int:
+        step = self.cleaned_data.get("step")
+        if step is not None:
+            return max(0, current + step)
+        replicas = self.cleaned_data.get("replicas")
+        return current if replicas is None else replicas

@@ -1,0 +1,295 @@
+"""Console pages for deployments: the list with inline scaling, create and edit with a plan preview,
+the detail page with its live containers and timeline, stop and delete after a confirmation.
+
+Every change goes through ``containers.deployments`` (the functions the API calls). Forms work
+without JavaScript (a post, then a redirect or the page again with the errors at the fields);
+with HTMX the same views answer with the fragment to swap. The plan preview
+(``containers.preview``) asks the engine what reconcile would do, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, F, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from containers import deployments, engine
+from containers.filtersets import DeploymentFilterSet
+from containers.forms import DeploymentEditForm, DeploymentForm, ScaleForm
+from containers.models import Container, Deployment, Event, actor_name
+from containers.preview import Preview, preview_create, preview_scale, preview_update
+from containers.refusals import Refused
+from containers.views.dashboard import refresh_when_logged_out
+
+TIMELINE_EVENTS = 50
+# htmx stops polling an element whose request is answered with this status.
+STOP_POLLING = 286
+T = "containers/deployments/"
+
+
+# --- queries: every query these pages make is here ------------------------------------
+
+
+def list_queryset() -> QuerySet[Deployment]:
+    """One query whatever the number of rows: the image is joined (every row names it) and the
+    running containers of the current generation are counted by the database (one being replaced
+    by a new spec does not count)."""
+    running = Q(containers__status=Container.Status.RUNNING, containers__generation=F("generation"))
+    return (
+        Deployment.objects.select_related("image")
+        .annotate(running_count=Count("containers", filter=running))
+        .order_by("name")
+    )
+
+
+def filtered(request: HttpRequest) -> DeploymentFilterSet:
+    # The same FilterSet as GET /api/deployments/, on the list's own queryset.
+    filterset = DeploymentFilterSet(request.GET or None, queryset=list_queryset())
+    state = filterset.form.fields["state"]
+    state.empty_label, state.choices = "any state", Deployment.State.choices  # the setter re-reads the label
+    filterset.form.fields["image"].widget.attrs["placeholder"] = "team/web:1.2"
+    return filterset
+
+
+def list_context(request: HttpRequest) -> dict[str, object]:
+    """The filter form and its rows; a bad filter value lists nothing (its error shows), never everything."""
+    filterset = filtered(request)
+    valid = not filterset.is_bound or filterset.is_valid()
+    return {"filter": filterset, "deployments": filterset.qs if valid else filterset.queryset.none()}
+
+
+def containers_of(deployment: Deployment) -> QuerySet[Container]:
+    # Oldest first: the order reconcile plans in, so a scale-down removes from the bottom.
+    return deployment.containers.order_by("created_at", "pk")
+
+
+def timeline_of(deployment: Deployment) -> QuerySet[Event]:
+    # The deployment is known: no join needed for the rows.
+    return Event.objects.filter(deployment=deployment).order_by("-created_at", "-id")[:TIMELINE_EVENTS]
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def add_refusal(form: forms.Form, exc: Refused | engine.EngineUnavailable) -> None:
+    """A refusal is shown at the field it names, or at the top of the form."""
+    field = getattr(exc, "field", None)
+    message = getattr(exc, "message", None) or f"The Docker engine is not answering: {exc}"
+    form.add_error(field if field in form.fields else None, message)
+
+
+def form_response(
+    request: HttpRequest,
+    form: forms.Form,
+    deployment: Deployment | None = None,
+    *,
+    previewed: bool = False,
+    preview: Preview | None = None,
+) -> HttpResponse:
+    """HTMX gets the form's fragment (errors at the fields, the preview under it); a browser the page."""
+    context = {"form": form, "deployment": deployment, "preview": preview, "previewed": previewed}
+    return render(request, T + ("form.html" if request.htmx else "form_page.html"), context)
+
+
+def applied(request: HttpRequest, deployment: Deployment, note: str) -> HttpResponse:
+    messages.success(request, note)
+    url = reverse("console-deployment", args=[deployment.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def back_to(request: HttpRequest, deployment_pk: int) -> HttpResponse:
+    """Without JavaScript, a scale goes back where it came from (the list or the detail page)."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("console-deployment", pk=deployment_pk)
+
+
+def try_preview(form: forms.Form, make: Callable[[], Preview]) -> Preview | None:
+    """The preview, or None with the reason on the form (invalid input, the engine not answering)."""
+    if not form.is_valid():
+        return None
+    try:
+        return make()
+    except engine.EngineUnavailable as exc:
+        add_refusal(form, exc)
+        return None
+
+
+# --- the list -------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def deployment_list(request: HttpRequest) -> HttpResponse:
+    return render(request, T + "list.html", list_context(request))
+
+
+@require_GET
+@refresh_when_logged_out
+@login_required
+def deployment_rows(request: HttpRequest) -> HttpResponse:
+    if not request.htmx:
+        return redirect(reverse("console-deployments") + (f"?{request.GET.urlencode()}" if request.GET else ""))
+    return render(request, T + "rows.html", list_context(request))
+
+
+# --- create and edit ----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def deployment_create(request: HttpRequest) -> HttpResponse:
+    form = DeploymentForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            deployment = deployments.create_deployment(actor=actor_name(request.user), **form.values())
+        except (Refused, engine.EngineUnavailable) as exc:
+            add_refusal(form, exc)
+        else:
+            return applied(request, deployment, f"Created {deployment.name}; reconcile is starting its containers.")
+    return form_response(request, form)
+
+
+@require_POST
+@login_required
+def deployment_create_preview(request: HttpRequest) -> HttpResponse:
+    form = DeploymentForm(request.POST)
+    preview = try_preview(form, lambda: preview_create(form.values()))
+    return form_response(request, form, previewed=True, preview=preview)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def deployment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
+    form = DeploymentEditForm(request.POST if request.method == "POST" else None, deployment=deployment)
+    if form.is_bound and form.is_valid():
+        try:
+            deployments.update_deployment(deployment, actor=actor_name(request.user), **form.changes())
+        except (Refused, engine.EngineUnavailable) as exc:
+            add_refusal(form, exc)
+        else:
+            return applied(request, deployment, f"Saved {deployment.name}; reconcile is applying the change.")
+    return form_response(request, form, deployment)
+
+
+@require_POST
+@login_required
+def deployment_edit_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
+    form = DeploymentEditForm(request.POST, deployment=deployment)
+    preview = try_preview(form, lambda: preview_update(deployment, form.changes()))
+    return form_response(request, form, deployment, previewed=True, preview=preview)
+
+
+# --- scale, stop, delete ------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def deployment_scale(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
+    form = ScaleForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = " ".join(form.errors.get("replicas", form.errors.get("step", [])))
+    elif (replicas := form.target(deployment.replicas)) != deployment.replicas:
+        try:
+            deployments.scale(deployment, replicas, actor=actor_name(request.user))
+        except Refused as exc:
+            error = exc.message
+    return scaled(request, pk, error)
+
+
+def scaled(request: HttpRequest, pk: int, error: str) -> HttpResponse:
+    """The list's row (HTMX from the list), the detail page's scale form (HTMX from there), or a redirect."""
+    deployment = get_object_or_404(list_queryset(), pk=pk)
+    if request.htmx and (request.htmx.target or "").startswith("deployment-row-"):
+        return render(request, T + "row.html", {"deployment": deployment, "error": error})
+    if request.htmx:
+        return render(request, T + "scale_form.html", {"deployment": deployment, "error": error, "scaled": not error})
+    if error:
+        messages.error(request, f"{deployment.name}: {error}")
+    return back_to(request, pk)
+
+
+@require_POST
+@login_required
+def deployment_scale_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = get_object_or_404(list_queryset(), pk=pk)
+    form = ScaleForm(request.POST)
+    preview = try_preview(form, lambda: preview_scale(deployment, form.target(deployment.replicas)))
+    error = " ".join(e for errors in form.errors.values() for e in errors)
+    context = {"deployment": deployment, "preview": preview, "previewed": True, "error": error, "form": form}
+    return render(request, T + ("scale_form.html" if request.htmx else "scale_preview_page.html"), context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def deployment_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation and shows which containers go; POST stops (replicas 0, the row stays)."""
+    deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
+    if request.method == "GET":
+        context = {"deployment": deployment, "preview": preview_scale(deployment, 0)}
+        return render(request, T + "confirm_stop.html", context)
+    deployments.stop(deployment, actor=actor_name(request.user))
+    messages.success(request, f"Stopped {deployment.name}: reconcile is removing its containers.")
+    return redirect("console-deployment", pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def deployment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation and shows which containers go; POST removes them and the deployment."""
+    deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
+    if request.method == "GET":
+        context = {"deployment": deployment, "preview": preview_scale(deployment, 0)}
+        return render(request, T + "confirm_delete.html", context)
+    deployments.delete_deployment(deployment, actor=actor_name(request.user))
+    messages.success(request, f"Deleted {deployment.name} and its containers.")
+    return redirect("console-deployments")
+
+
+# --- the detail page -------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = get_object_or_404(list_queryset(), pk=pk)
+    context = {"deployment": deployment, "containers": containers_of(deployment), "events": timeline_of(deployment)}
+    return render(request, T + "detail.html", context)
+
+
+@require_GET
+@refresh_when_logged_out
+@login_required
+def deployment_status(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.htmx:
+        return redirect("console-deployment", pk=pk)
+    deployment = list_queryset().filter(pk=pk).first()
+    if deployment is None:
+        return render(request, T + "status.html", {"gone": True}, status=STOP_POLLING)
+    return render(request, T + "status.html", {"deployment": deployment, "containers": containers_of(deployment)})
+
+
+@require_GET
+@refresh_when_logged_out
+@login_required
+def deployment_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.htmx:
+        return redirect("console-deployment", pk=pk)
+    deployment = Deployment.objects.filter(pk=pk).only("pk").first()
+    if deployment is None:
+        return HttpResponse(status=STOP_POLLING)
+    return render(request, T + "timeline.html", {"deployment": deployment, "events": timeline_of(deployment)})
