@@ -454,6 +454,18 @@ def restart_container(container_id: str) -> None:
         client().api.restart(container_id, timeout=5)
 
 
+def container_stats(container_id: str) -> dict[str, Any]:
+    """One reading of the engine's stats API (the JSON ``docker stats`` reads), without streaming.
+
+    ``one-shot`` (API 1.41+) answers at once instead of waiting a second for a second sample: the
+    caller keeps its own previous reading to compute rates.
+    """
+    api = client().api
+    one_shot = None if docker.utils.version_lt(api.api_version, "1.41") else True
+    with translate_errors():
+        return dict(api.stats(container_id, stream=False, one_shot=one_shot))
+
+
 def container_logs(container_id: str, tail: int = 200) -> str:
     with translate_errors():
         raw = client().api.logs(container_id, tail=tail, timestamps=False)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from containers import engine
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, record
+from health import durations
 from registry.endpoints import sync_for_deployment
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,9 @@ def converge(deployment_id: int, *, blocking: bool = True, died: str = "") -> Ou
                 engine.inspect_container(died)
             except engine.ContainerNotFound:
                 pass
-        return _converge_locked(deployment)
+        # Kept in the database, so /metrics shows every worker's converges (health.durations).
+        with durations.timed("reconcile"):
+            return _converge_locked(deployment)
 
 
 def _converge_locked(deployment: Deployment) -> Outcome:

@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from containers import engine
-from health import heartbeats
+from health import heartbeats, sampler
 
 OK = "ok"
 DEGRADED = "degraded"
@@ -101,6 +101,25 @@ def heartbeat(component: str, *, written_by: str = "") -> Check:
     return _timed(run)
 
 
+def sampler_check() -> Check:
+    """The sampler is up if its last round started within ``HEALTH_SAMPLER_STALE_S``; the detail gives its lag."""
+
+    def run() -> tuple[str, str]:
+        state = sampler.status()
+        if state.last_round_at is None or state.age_s is None:
+            return DOWN, "no sampling round recorded (written by a worker running beat's sampling tick)"
+        took = state.detail.get("duration_ms")
+        summary = (
+            f"last round {state.age_s:.1f}s ago, lag {state.lag_s:.1f}s behind the {state.interval_s:g}s interval"
+            + (f"; {state.detail.get('containers', 0)} containers in {took:.0f} ms" if took is not None else "")
+        )
+        if state.age_s > settings.HEALTH_SAMPLER_STALE_S:
+            return DOWN, f"{summary}: more than {settings.HEALTH_SAMPLER_STALE_S:g}s"
+        return OK, summary
+
+    return _timed(run)
+
+
 def _bounded(pool: ThreadPoolExecutor, fn: Callable[[], Check]) -> Callable[[], Check]:
     """Start ``fn`` now in ``pool``; the returned callable waits for it until the deadline."""
     started = time.perf_counter()
@@ -132,6 +151,7 @@ def run_all() -> dict[str, Check]:
             "beat": heartbeat("beat", written_by="recorded by a worker running beat's tick"),
             "watcher": heartbeat("watcher"),
             "engine": engine_result(),
+            "sampler": sampler_check(),
         }
     finally:
         # A hung check keeps its thread until the client's own timeout; nobody waits for it.

@@ -1,23 +1,29 @@
 """The health of one managed container, for the seed's ``GET /containers/instances/{id}/health``.
 
 The seed classes a container as healthy / warning / critical (CPU and memory thresholds) or
-stopped. Until the sampler records usage, the class comes from the engine's state alone:
+stopped. The answer's ``status`` is the worst of several verdicts, each with its ``basis``:
 
-- ``stopped``: the container is not running;
-- ``critical``: it runs, but the image's own Docker HEALTHCHECK says it is unhealthy;
-- ``unknown``: it runs and its HEALTHCHECK has not judged it yet (``starting``);
-- ``healthy``: it runs (and passes its HEALTHCHECK, if it has one).
+- ``state``: the engine says it is not running (``stopped``), or it runs and nothing else is known;
+- ``healthcheck``: the image's own Docker HEALTHCHECK (``unhealthy`` is ``critical``, ``starting`` is
+  ``unknown``);
+- ``usage``: the sampler's class from CPU and memory use, while its figures are fresh.
 
-``basis`` in the answer says which of these rules decided, so clients can tell.
+Every verdict is listed in ``verdicts``; other checks (e.g. probes) add theirs the same way. The
+latest figures are under ``metrics`` (null until the container is first sampled).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
+
 from containers import engine
 from containers.models import Container
 from containers.refusals import NotFound, Refused
+from health.classify import STOPPED, Verdict, worst
+from health.models import ContainerHealth
 
 # A docker id prefix shorter than this is too likely to be ambiguous; below it, digits mean a pk.
 MIN_PREFIX = 12
@@ -26,7 +32,7 @@ MIN_PREFIX = 12
 def find(identifier: str) -> Container:
     """A container by docker id (full, or a prefix of at least 12) or by row id; NotFound otherwise."""
     identifier = identifier.strip().lower()
-    qs = Container.objects.select_related("deployment")
+    qs = Container.objects.select_related("deployment", "health")
     if identifier.isdigit() and len(identifier) < MIN_PREFIX:
         container = qs.filter(pk=int(identifier)).first()
     elif len(identifier) >= MIN_PREFIX:
@@ -41,24 +47,61 @@ def find(identifier: str) -> Container:
     return container
 
 
-def classify(detail: engine.ContainerDetail) -> tuple[str, str]:
-    """The seed's class for a container, and the rule that decided it."""
+def engine_verdict(detail: engine.ContainerDetail) -> Verdict:
+    """The class the engine's own view gives: its state, and the image's HEALTHCHECK if it has one."""
     if not detail.info.running:
-        return "stopped", "state"
+        return Verdict("stopped", "state")
     if detail.health_status == "unhealthy":
-        return "critical", "healthcheck"
+        return Verdict("critical", "healthcheck")
     if detail.health_status == "starting":
-        return "unknown", "healthcheck"
-    return "healthy", "healthcheck" if detail.health_status else "state"
+        return Verdict("unknown", "healthcheck")
+    return Verdict("healthy", "healthcheck" if detail.health_status else "state")
+
+
+def usage_verdict(health: ContainerHealth | None) -> Verdict | None:
+    """The sampler's class, if it sampled the container running recently enough to still be true."""
+    if health is None or health.health_class == STOPPED:
+        return None
+    age = (timezone.now() - health.sampled_at).total_seconds()
+    if age > settings.HEALTH_SAMPLER_STALE_S:
+        return None
+    return Verdict(health.health_class, "usage")
+
+
+def metrics(health: ContainerHealth | None) -> dict[str, Any] | None:
+    if health is None:
+        return None
+    return {
+        "class": health.health_class,
+        "class_since": health.class_since.isoformat(),
+        "sampled_at": health.sampled_at.isoformat(),
+        "age_s": round((timezone.now() - health.sampled_at).total_seconds(), 3),
+        "source": health.source,
+        "cpu_pct": health.cpu_pct,
+        "memory_bytes": health.memory_bytes,
+        "memory_pct": health.memory_pct,
+        "memory_limit_bytes": health.memory_limit_bytes,
+        "pids": health.pids,
+        "net_rx_bytes": health.net_rx_bytes,
+        "net_tx_bytes": health.net_tx_bytes,
+        "blk_read_bytes": health.blk_read_bytes,
+        "blk_write_bytes": health.blk_write_bytes,
+        "cpu_usage_ns": health.cpu_usage_ns,
+    }
 
 
 def report(container: Container) -> dict[str, Any]:
-    """What the engine says about ``container`` now; NotFound if it is gone from the engine."""
+    """What the engine says about ``container`` now, and its latest figures; NotFound if it is gone from the engine."""
     try:
         detail = engine.inspect_container(container.docker_id)
     except engine.ContainerNotFound:
         raise NotFound(f"container {container.short_id} is no longer on the engine") from None
-    status, basis = classify(detail)
+    health: ContainerHealth | None = getattr(container, "health", None)
+    verdicts = [engine_verdict(detail)]
+    usage = usage_verdict(health)
+    if detail.info.running and usage is not None:
+        verdicts.insert(0, usage)  # of equal verdicts the first is named: the figures say more than the state
+    decided = worst(verdicts)
     info = detail.info
     return {
         "id": info.id,
@@ -66,8 +109,9 @@ def report(container: Container) -> dict[str, Any]:
         "pk": container.pk,
         "name": info.name,
         "deployment": container.deployment.name,
-        "status": status,
-        "basis": basis,
+        "status": decided.health_class,
+        "basis": decided.basis,
+        "verdicts": [{"class": v.health_class, "basis": v.basis} for v in verdicts],
         "state": info.state,
         "running": info.running,
         "restart_count": detail.restart_count,
@@ -85,4 +129,5 @@ def report(container: Container) -> dict[str, Any]:
         "image": detail.image_reference,
         "cpu_limit": detail.cpu_limit,
         "memory_limit_bytes": detail.memory_limit_bytes,
+        "metrics": metrics(health),
     }

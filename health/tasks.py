@@ -1,10 +1,11 @@
-"""Celery tasks of the health app."""
+"""Celery tasks of the health app: thin wrappers around heartbeats, the sampler, rollups and retention."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from health import heartbeats
+from containers import engine
+from health import heartbeats, rollups, sampler
 
 
 @shared_task(ignore_result=True)
@@ -17,3 +18,23 @@ def beat_tick() -> None:
 def ping_worker(token: str) -> None:
     """Used by the integration check: a worker records that it ran this exact request."""
     heartbeats.beat("worker", token=token)
+
+
+@shared_task(ignore_result=True)
+def sample() -> None:
+    """Beat's sampling tick. An engine that is down is skipped quietly: the next tick tries again,
+    and /health/detailed shows the sampler falling behind."""
+    try:
+        sampler.run_scheduled()
+    except engine.EngineUnavailable:
+        return
+
+
+@shared_task(ignore_result=True)
+def rollup() -> None:
+    rollups.rollup()
+
+
+@shared_task(ignore_result=True)
+def prune() -> None:
+    rollups.prune()

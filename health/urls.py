@@ -1,12 +1,13 @@
-"""The seed's health, resources and integration paths (exact, with or without a trailing slash)."""
+"""The seed's health, resources and integration paths (exact, with or without a trailing slash),
+Prometheus' ``/metrics`` and the health API under ``/api/``."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern, re_path
+from django.urls import URLPattern, URLResolver, include, re_path
 
-from health import views
+from health import metrics, views
 
-urlpatterns: list[URLPattern] = [
+urlpatterns: list[URLPattern | URLResolver] = [
     re_path(r"^health/?$", views.health, name="health"),
     re_path(r"^health/detailed/?$", views.health_detailed, name="health-detailed"),
     re_path(r"^system/resources/?$", views.system_resources, name="system-resources"),
@@ -17,4 +18,6 @@ urlpatterns: list[URLPattern] = [
         views.container_instance_health,
         name="container-instance-health",
     ),
+    re_path(r"^metrics/?$", metrics.MetricsView.as_view(), name="metrics"),
+    re_path(r"", include("health.api.urls")),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -15,7 +16,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from health import checks, container_health, integration, resources
+from health import checks, container_health, integration, resources, sampler
 
 
 @never_cache
@@ -38,8 +39,23 @@ def health_detailed(request: Request) -> Response:
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         "components": {name: check.as_dict() for name, check in results.items()},
         "failing": [name for name, check in results.items() if check.status != checks.OK],
+        "sampler": sampler_status(),
     }
     return Response(body, status=status.HTTP_200_OK if overall == checks.OK else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+def sampler_status() -> dict[str, Any]:
+    """The sampler's last round and how far behind its interval it is, as figures."""
+    state = sampler.status()
+    return {
+        "last_round_at": state.last_round_at.isoformat() if state.last_round_at else None,
+        "age_s": state.age_s,
+        "lag_s": state.lag_s,
+        "interval_s": state.interval_s,
+        "duration_ms": state.detail.get("duration_ms"),
+        "containers": state.detail.get("containers"),
+        "sources": state.detail.get("sources"),
+    }
 
 
 @extend_schema(responses=OpenApiTypes.OBJECT)

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from orchestrator_site.env import envbool, envfloat, envint, envlist, envstr
 
@@ -191,6 +192,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 RECONCILE_INTERVAL_S = envfloat("RECONCILE_INTERVAL_S", 5.0, minimum=0.5)
 HEARTBEAT_INTERVAL_S = envfloat("HEARTBEAT_INTERVAL_S", 10.0, minimum=1.0)
+# Health sampling (health/sampler.py): one round reads every managed container's counters.
+SAMPLE_INTERVAL_S = envfloat("SAMPLE_INTERVAL_S", 5.0, minimum=0.5)
+HEALTH_ROLLUP_INTERVAL_S = envfloat("HEALTH_ROLLUP_INTERVAL_S", 60.0, minimum=1.0)
+HEALTH_PRUNE_INTERVAL_S = envfloat("HEALTH_PRUNE_INTERVAL_S", 600.0, minimum=1.0)
 # A tick that waited longer than its interval is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {
@@ -203,6 +208,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": HEARTBEAT_INTERVAL_S,
         "options": {"expires": HEARTBEAT_INTERVAL_S},
     },
+    "sample-health": {
+        "task": "health.tasks.sample",
+        "schedule": SAMPLE_INTERVAL_S,
+        "options": {"expires": SAMPLE_INTERVAL_S},
+    },
+    "health-rollup": {
+        "task": "health.tasks.rollup",
+        "schedule": HEALTH_ROLLUP_INTERVAL_S,
+        "options": {"expires": HEALTH_ROLLUP_INTERVAL_S},
+    },
+    "health-prune": {
+        "task": "health.tasks.prune",
+        "schedule": HEALTH_PRUNE_INTERVAL_S,
+        "options": {"expires": HEALTH_PRUNE_INTERVAL_S},
+    },
 }
 # A heartbeat older than this means its process is down (/health/detailed).
 HEARTBEAT_STALE_S = envfloat("HEARTBEAT_STALE_S", 3 * HEARTBEAT_INTERVAL_S, minimum=1.0)
@@ -210,6 +230,27 @@ HEARTBEAT_STALE_S = envfloat("HEARTBEAT_STALE_S", 3 * HEARTBEAT_INTERVAL_S, mini
 HEALTH_CHECK_TIMEOUT_S = envfloat("HEALTH_CHECK_TIMEOUT_S", 3.0, minimum=0.1)
 # How long /test/integration waits for a worker to run its ping task.
 INTEGRATION_WORKER_TIMEOUT_S = envfloat("INTEGRATION_WORKER_TIMEOUT_S", 5.0, minimum=0.1)
+
+# --- health sampling ------------------------------------------------------------------
+# The seed's classes: warning from this CPU or memory % of the container's limit, critical above the other.
+HEALTH_WARNING_PCT = envfloat("HEALTH_WARNING_PCT", 75.0, minimum=0.1)
+HEALTH_CRITICAL_PCT = envfloat("HEALTH_CRITICAL_PCT", 90.0, minimum=0.1)
+if HEALTH_WARNING_PCT > HEALTH_CRITICAL_PCT:
+    raise ImproperlyConfigured("HEALTH_WARNING_PCT must not be above HEALTH_CRITICAL_PCT")
+# auto: the cgroup files for a local engine (the stats API for a container whose files can't be read),
+# the stats API for a remote one; cgroup / api: always that way.
+HEALTH_SAMPLER_SOURCE = envstr("HEALTH_SAMPLER_SOURCE", "auto")
+if HEALTH_SAMPLER_SOURCE not in ("auto", "cgroup", "api"):
+    raise ImproperlyConfigured(f"HEALTH_SAMPLER_SOURCE must be auto, cgroup or api, got {HEALTH_SAMPLER_SOURCE!r}")
+HEALTH_CGROUP_ROOT = envstr("HEALTH_CGROUP_ROOT", "/sys/fs/cgroup")
+HEALTH_PROC_ROOT = envstr("HEALTH_PROC_ROOT", "/proc")
+# Stats API calls in flight at once (the fallback); each waits up to 1 s for the engine's collection tick.
+HEALTH_STATS_API_THREADS = envint("HEALTH_STATS_API_THREADS", 32, minimum=1)
+# Retention: raw snapshots, then 1-minute and 1-hour rollups.
+HEALTH_RAW_RETENTION_H = envfloat("HEALTH_RAW_RETENTION_H", 24.0, minimum=0.1)
+HEALTH_ROLLUP_RETENTION_D = envfloat("HEALTH_ROLLUP_RETENTION_D", 30.0, minimum=0.1)
+# /health/detailed calls the sampler down when its last round is older than this.
+HEALTH_SAMPLER_STALE_S = envfloat("HEALTH_SAMPLER_STALE_S", 3 * SAMPLE_INTERVAL_S, minimum=1.0)
 
 # --- orchestrator -------------------------------------------------------------------
 # Containers carry this in their labels; a second orchestrator (or a test run) with

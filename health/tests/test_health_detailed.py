@@ -17,7 +17,7 @@ from orchestrator_site.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
-COMPONENTS = {"database", "broker", "worker", "beat", "watcher", "engine"}
+COMPONENTS = {"database", "broker", "worker", "beat", "watcher", "engine", "sampler"}
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def unreachable_broker() -> Iterator[None]:
 
 
 def all_alive() -> None:
-    for component in ("worker", "beat", "watcher"):
+    for component in ("worker", "beat", "watcher", "sampler"):
         heartbeats.beat(component)
 
 
@@ -65,7 +65,9 @@ def test_it_says_which_processes_are_down_when_none_runs(api_client: APIClient, 
     for name in ("worker", "beat", "watcher"):
         assert components[name]["status"] == "down"
         assert "no heartbeat" in components[name]["detail"]
-    assert sorted(body["failing"]) == ["beat", "watcher", "worker"]
+    assert components["sampler"]["status"] == "down"
+    assert "no sampling round" in components["sampler"]["detail"]
+    assert sorted(body["failing"]) == ["beat", "sampler", "watcher", "worker"]
 
 
 def test_it_is_ok_when_every_component_is(api_client: APIClient, engine_ready: None) -> None:

@@ -1,0 +1,1 @@
+"""The health app's DRF API under ``/api/``: a container's metrics history."""

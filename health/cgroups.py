@@ -1,0 +1,207 @@
+"""Reading a local container's counters straight from the kernel's cgroup files, and its network from /proc.
+
+Four layouts, told apart by the engine's ``CgroupVersion`` and ``CgroupDriver`` (``docker info``):
+
+- v1, cgroupfs: ``<root>/<controller>/docker/<id>/`` (``cpuacct.usage``, ``memory.usage_in_bytes``...)
+- v1, systemd:  ``<root>/<controller>/system.slice/docker-<id>.scope/``
+- v2, cgroupfs: ``<root>/docker/<id>/`` (one directory: ``cpu.stat``, ``memory.current``, ``io.stat``...)
+- v2, systemd:  ``<root>/system.slice/docker-<id>.scope/``
+
+A container's network counters live in its network namespace: ``/proc/<pid>/net/dev`` of any of
+its processes (the first one listed in ``cgroup.procs``). Reading all of this for one container
+is a handful of small file reads, no engine call: that is what makes sampling cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from health.readings import CGROUP, Reading
+
+# v1 reports "no limit" as the largest page-aligned counter (9223372036854771712); anything this big is none.
+_NO_LIMIT = 1 << 60
+
+
+class Unreadable(Exception):
+    """The container's cgroup files are missing (not running, or not this layout) or not readable here."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    version: int  # 1 or 2
+    systemd: bool
+    root: Path = Path("/sys/fs/cgroup")
+
+    def directory(self, container_id: str, controller: str = "") -> Path:
+        """The container's cgroup directory (for v1, within ``controller``'s hierarchy)."""
+        leaf = f"system.slice/docker-{container_id}.scope" if self.systemd else f"docker/{container_id}"
+        if self.version == 2:
+            return self.root / leaf
+        return self.root / controller / leaf
+
+
+def detect(cgroup_version: str, cgroup_driver: str, root: Path) -> Layout:
+    """The layout for what ``docker info`` reports; a missing version is guessed from the mounted files."""
+    if cgroup_version in ("1", "2"):
+        version = int(cgroup_version)
+    else:
+        version = 2 if (root / "cgroup.controllers").exists() else 1
+    return Layout(version=version, systemd=cgroup_driver == "systemd", root=root)
+
+
+# --- parsers: text in, numbers out ------------------------------------------------------------
+
+
+def parse_keyed(text: str) -> dict[str, int]:
+    """``key value`` lines (``memory.stat``, ``cpu.stat``)."""
+    values: dict[str, int] = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().lstrip("-").isdigit():
+            values[key] = int(value)
+    return values
+
+
+def parse_limit(text: str) -> int | None:
+    """``memory.limit_in_bytes`` (v1) or ``memory.max`` (v2); None when unlimited."""
+    raw = text.strip()
+    if raw == "max":
+        return None
+    value = int(raw)
+    return None if value >= _NO_LIMIT else value
+
+
+def parse_blkio_v1(text: str) -> tuple[int, int]:
+    """``blkio.throttle.io_service_bytes``: ``8:0 Read 4096`` lines per device; bytes read and written, all devices."""
+    read = write = 0
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) != 3 or ":" not in parts[0]:
+            continue  # the closing "Total N" line, or noise
+        if parts[1] == "Read":
+            read += int(parts[2])
+        elif parts[1] == "Write":
+            write += int(parts[2])
+    return read, write
+
+
+def parse_io_stat_v2(text: str) -> tuple[int, int]:
+    """``io.stat``: ``8:0 rbytes=4096 wbytes=0 rios=1 ...`` per device; bytes read and written, all devices."""
+    read = write = 0
+    for line in text.splitlines():
+        for pair in line.split()[1:]:
+            key, _, value = pair.partition("=")
+            if key == "rbytes":
+                read += int(value)
+            elif key == "wbytes":
+                write += int(value)
+    return read, write
+
+
+def parse_net_dev(text: str) -> tuple[int, int]:
+    """``/proc/<pid>/net/dev``: bytes received and transmitted on every interface but loopback."""
+    rx = tx = 0
+    for line in text.splitlines()[2:]:
+        name, sep, counters = line.partition(":")
+        fields = counters.split()
+        if not sep or name.strip() == "lo" or len(fields) < 9:
+            continue
+        rx += int(fields[0])
+        tx += int(fields[8])
+    return rx, tx
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def _text(path: Path) -> str:
+    with open(path, encoding="ascii") as fh:
+        return fh.read()
+
+
+def _optional(path: Path) -> str | None:
+    """A file whose absence only costs one figure (a controller not mounted, a kernel without it)."""
+    try:
+        return _text(path)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _first_pid(procs: Path) -> int | None:
+    try:
+        with open(procs, encoding="ascii") as fh:
+            line = fh.readline().strip()
+    except OSError:
+        return None
+    return int(line) if line.isdigit() else None
+
+
+def network(proc_root: Path, pid: int | None) -> tuple[int | None, int | None]:
+    if pid is None:
+        return None, None
+    text = _optional(proc_root / str(pid) / "net" / "dev")
+    if text is None:
+        return None, None
+    return parse_net_dev(text)
+
+
+def read(layout: Layout, container_id: str, proc_root: Path = Path("/proc")) -> Reading:
+    """Everything about one running container; raises :class:`Unreadable` if its CPU or memory can't be read."""
+    try:
+        if layout.version == 2:
+            return _read_v2(layout, container_id, proc_root)
+        return _read_v1(layout, container_id, proc_root)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise Unreadable(f"{container_id[:12]}: {exc}") from exc
+
+
+def _read_v1(layout: Layout, container_id: str, proc_root: Path) -> Reading:
+    cpuacct = layout.directory(container_id, "cpuacct")
+    memory = layout.directory(container_id, "memory")
+    usage_ns = int(_text(cpuacct / "cpuacct.usage"))
+    at = time.time()
+    stat = parse_keyed(_text(memory / "memory.stat"))
+    blkio = _optional(layout.directory(container_id, "blkio") / "blkio.throttle.io_service_bytes")
+    read_bytes, write_bytes = parse_blkio_v1(blkio) if blkio is not None else (None, None)
+    pids = _optional(layout.directory(container_id, "pids") / "pids.current")
+    rx, tx = network(proc_root, _first_pid(cpuacct / "cgroup.procs"))
+    return Reading(
+        at=at,
+        source=CGROUP,
+        cpu_usage_ns=usage_ns,
+        memory_usage_bytes=int(_text(memory / "memory.usage_in_bytes")),
+        # total_* includes child cgroups; a container's cgroup has none, but that is docker's choice too.
+        memory_inactive_file_bytes=stat.get("total_inactive_file", stat.get("inactive_file", 0)),
+        memory_limit_bytes=parse_limit(_text(memory / "memory.limit_in_bytes")),
+        pids=int(pids) if pids is not None else None,
+        net_rx_bytes=rx,
+        net_tx_bytes=tx,
+        blk_read_bytes=read_bytes,
+        blk_write_bytes=write_bytes,
+    )
+
+
+def _read_v2(layout: Layout, container_id: str, proc_root: Path) -> Reading:
+    directory = layout.directory(container_id)
+    usage_usec = parse_keyed(_text(directory / "cpu.stat"))["usage_usec"]
+    at = time.time()
+    stat = parse_keyed(_text(directory / "memory.stat"))
+    io = _optional(directory / "io.stat")
+    read_bytes, write_bytes = parse_io_stat_v2(io) if io is not None else (None, None)
+    pids = _optional(directory / "pids.current")
+    rx, tx = network(proc_root, _first_pid(directory / "cgroup.procs"))
+    return Reading(
+        at=at,
+        source=CGROUP,
+        cpu_usage_ns=usage_usec * 1000,
+        memory_usage_bytes=int(_text(directory / "memory.current")),
+        memory_inactive_file_bytes=stat.get("inactive_file", 0),
+        memory_limit_bytes=parse_limit(_text(directory / "memory.max")),
+        pids=int(pids) if pids is not None else None,
+        net_rx_bytes=rx,
+        net_tx_bytes=tx,
+        blk_read_bytes=read_bytes,
+        blk_write_bytes=write_bytes,
+    )
