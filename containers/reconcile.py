@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from containers import engine
@@ -345,6 +346,29 @@ def _record_create_failure(
     deployment.last_error = str(error)[:2000]
     deployment.save(update_fields=["crash_count", "backoff_until", "last_error", "updated_at"])
     record("container.start_failed", actor=ACTOR, deployment=deployment, message=str(error)[:2000])
+
+
+def count_crash(deployment: Deployment, *, actor: str, reason: str) -> float:
+    """Count one crash outside a converge (e.g. a liveness probe's restart) toward crash-loop backoff.
+
+    Returns the backoff delay it set (0 when none). The increment is one UPDATE, so a concurrent
+    converge's own count is not lost.
+    """
+    Deployment.objects.filter(pk=deployment.pk).update(crash_count=F("crash_count") + 1)
+    deployment.refresh_from_db(fields=["crash_count"])
+    delay = backoff_delay(deployment.crash_count)
+    if delay:
+        deployment.backoff_until = timezone.now() + timedelta(seconds=delay)
+        deployment.save(update_fields=["backoff_until", "updated_at"])
+        record(
+            "deployment.backoff",
+            actor=actor,
+            deployment=deployment,
+            message=f"{deployment.crash_count} crashes in a row ({reason}): next start in {delay:.0f}s",
+            before={"crash_count": deployment.crash_count - 1},
+            after={"crash_count": deployment.crash_count, "delay_s": delay},
+        )
+    return delay
 
 
 def _update_state(deployment: Deployment, now: datetime) -> None:

@@ -8,7 +8,8 @@ stopped. The answer's ``status`` is the worst of several verdicts, each with its
   ``unknown``);
 - ``usage``: the sampler's class from CPU and memory use, while its figures are fresh.
 
-Every verdict is listed in ``verdicts``; other checks (e.g. probes) add theirs the same way. The
+Every verdict is listed in ``verdicts``; each checked probe adds one (``probe:liveness``,
+``probe:readiness``), and ``probes`` lists their latest results when the deployment has probes. The
 latest figures are under ``metrics`` (null until the container is first sampled).
 """
 
@@ -22,6 +23,7 @@ from django.utils import timezone
 from containers import engine
 from containers.models import Container
 from containers.refusals import NotFound, Refused
+from health import probes
 from health.classify import STOPPED, Verdict, worst
 from health.models import ContainerHealth
 
@@ -101,9 +103,12 @@ def report(container: Container) -> dict[str, Any]:
     usage = usage_verdict(health)
     if detail.info.running and usage is not None:
         verdicts.insert(0, usage)  # of equal verdicts the first is named: the figures say more than the state
+    probe_results = probes.results(container)
+    if detail.info.running:
+        verdicts.extend(probes.verdicts(probe_results))
     decided = worst(verdicts)
     info = detail.info
-    return {
+    body: dict[str, Any] = {
         "id": info.id,
         "short_id": info.id[:12],
         "pk": container.pk,
@@ -131,3 +136,6 @@ def report(container: Container) -> dict[str, Any]:
         "memory_limit_bytes": detail.memory_limit_bytes,
         "metrics": metrics(health),
     }
+    if probe_results:  # listed once the deployment has probes (the answer's shape predates them)
+        body["probes"] = probe_results
+    return body

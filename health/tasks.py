@@ -38,3 +38,33 @@ def rollup() -> None:
 @shared_task(ignore_result=True)
 def prune() -> None:
     rollups.prune()
+
+
+@shared_task(ignore_result=True)
+def run_probes() -> None:
+    """Beat's probe tick: checks the due probes. An engine that is down is skipped like the sampler's."""
+    from health import probes
+
+    try:
+        probes.run_round()
+    except engine.EngineUnavailable:
+        return
+
+
+@shared_task(ignore_result=True)
+def deliver_alerts() -> None:
+    """Beat's alert tick: matches new events against the rules and delivers them."""
+    from health import alerts
+
+    alerts.run()
+
+
+@shared_task(ignore_result=True)
+def autoscale() -> None:
+    """Beat's autoscaling tick."""
+    from health import autoscale as autoscaling
+
+    try:
+        autoscaling.run()
+    except engine.EngineUnavailable:
+        return

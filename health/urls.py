@@ -20,4 +20,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     re_path(r"^metrics/?$", metrics.MetricsView.as_view(), name="metrics"),
     re_path(r"", include("health.api.urls")),
+    re_path(r"", include("health.api.rule_urls")),
+    re_path(r"", include("health.console_urls")),
 ]

@@ -196,6 +196,11 @@ HEARTBEAT_INTERVAL_S = envfloat("HEARTBEAT_INTERVAL_S", 10.0, minimum=1.0)
 SAMPLE_INTERVAL_S = envfloat("SAMPLE_INTERVAL_S", 5.0, minimum=0.5)
 HEALTH_ROLLUP_INTERVAL_S = envfloat("HEALTH_ROLLUP_INTERVAL_S", 60.0, minimum=1.0)
 HEALTH_PRUNE_INTERVAL_S = envfloat("HEALTH_PRUNE_INTERVAL_S", 600.0, minimum=1.0)
+# Probes (health/probes.py): the tick finds the probes whose own period is due; checks run in this many threads.
+PROBE_TICK_S = envfloat("PROBE_TICK_S", 1.0, minimum=0.5)
+PROBE_WORKERS = int(envfloat("PROBE_WORKERS", 16, minimum=1))
+ALERT_TICK_S = envfloat("ALERT_TICK_S", 3.0, minimum=0.5)
+AUTOSCALE_TICK_S = envfloat("AUTOSCALE_TICK_S", 15.0, minimum=1.0)
 # A tick that waited longer than its interval is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {
@@ -222,6 +227,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health.tasks.prune",
         "schedule": HEALTH_PRUNE_INTERVAL_S,
         "options": {"expires": HEALTH_PRUNE_INTERVAL_S},
+    },
+    "health-probes": {
+        "task": "health.tasks.run_probes",
+        "schedule": PROBE_TICK_S,
+        "options": {"expires": PROBE_TICK_S},
+    },
+    "health-alerts": {
+        "task": "health.tasks.deliver_alerts",
+        "schedule": ALERT_TICK_S,
+        "options": {"expires": ALERT_TICK_S},
+    },
+    "health-autoscale": {
+        "task": "health.tasks.autoscale",
+        "schedule": AUTOSCALE_TICK_S,
+        "options": {"expires": AUTOSCALE_TICK_S},
     },
 }
 # A heartbeat older than this means its process is down (/health/detailed).

@@ -1,4 +1,4 @@
-"""Template helpers for the deployment pages: the time left in a backoff, the replicas ceiling."""
+"""Template helpers for the deployment pages: the state badge, the time left in a backoff, the replicas ceiling."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ from datetime import datetime
 from django import template
 from django.conf import settings
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
+
+from containers.models import Deployment
 
 register = template.Library()
+
+STATE_LABELS = {value: label.lower() for value, label in Deployment.State.choices}
 
 
 @register.filter
@@ -27,3 +34,22 @@ def time_left(until: datetime | None) -> str:
 def max_replicas() -> int:
     """The ceiling for the replicas inputs, read from settings at render time like the forms do."""
     return int(settings.MAX_REPLICAS)
+
+
+@register.simple_tag
+def deployment_state(deployment: Deployment, error: bool = True) -> SafeString:
+    """The state badge, then the time left in a backoff and (unless ``error`` is false, for a page that
+    shows it in full) the last error, when there are any.
+
+    A tag, not an included template: every row of the list shows it, and an include per row cost
+    as much as the rest of the row.
+    """
+    # The state and its label come from Deployment.State: nothing to escape.
+    parts = [f'<span class="state state-{deployment.state}">{STATE_LABELS.get(deployment.state, "")}</span>']
+    if deployment.state == Deployment.State.BACKOFF and deployment.backoff_until:
+        left = time_left(deployment.backoff_until)
+        parts.append(format_html("<small>{}</small>", f"next start in {left}" if left else "starting again"))
+    if error and deployment.last_error and deployment.state != Deployment.State.RUNNING:
+        error = deployment.last_error
+        parts.append(format_html('<small class="error" title="{}">{}</small>', error, Truncator(error).chars(120)))
+    return mark_safe("\n".join(parts))

@@ -1,11 +1,16 @@
-"""Template filters for event rows: the before/after JSON shown as it is stored."""
+"""Template helpers for the event log: the before/after JSON shown as it is stored, the deployment filter's options."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from containers.models import Deployment
 
 register = template.Library()
 
@@ -16,3 +21,17 @@ def pretty_json(value: Any) -> str:
     if value is None:
         return "—"
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+@register.simple_tag
+def deployment_options(deployments: Iterable[Deployment], chosen: str) -> SafeString:
+    """The deployment filter's ``<option>``s, ``chosen`` (a pk as the form holds it) selected.
+
+    Joined in Python: a template loop over every deployment cost as much as ten event rows.
+    """
+    return mark_safe(
+        "".join(
+            f'<option value="{d.pk}"{" selected" if str(d.pk) == chosen else ""}>{escape(d.name)}</option>'
+            for d in deployments
+        )
+    )

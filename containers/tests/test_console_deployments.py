@@ -201,6 +201,32 @@ def test_a_filter_that_matches_nothing_offers_to_clear_it(admin: Client) -> None
     assert "No deployment matches these filters." in words
 
 
+def test_the_list_shows_25_a_page_and_keeps_the_filter_in_the_page_links(admin: Client) -> None:
+    rows_in_db(30)
+
+    first = admin.get("/deployments/?name__icontains=list").content.decode()
+    second = admin.get("/deployments/?name__icontains=list&page=2").content.decode()
+    rows_of_second = admin.get("/deployments/rows/?name__icontains=list&page=2", headers=HTMX).content.decode()
+
+    assert first.count('<tr id="deployment-row-') == 25
+    assert "list-024" in first and "list-025" not in first
+    assert "Page 1 of 2" in text(first)
+    assert 'href="?name__icontains=list&amp;page=2"' in first
+    assert second.count('<tr id="deployment-row-') == 5 and "list-025" in second
+    # The page's rows poll for the same page, so a refresh never jumps back to the first.
+    assert 'hx-get="/deployments/rows/?name__icontains=list&amp;page=2"' in second
+    assert rows_of_second.count('<tr id="deployment-row-') == 5
+
+
+def test_a_page_alone_is_no_filter(admin: Client) -> None:
+    rows_in_db(1)
+
+    words = text(admin.get("/deployments/?page=1").content.decode())
+
+    assert "list-000" in words
+    assert "Clear" not in words
+
+
 def test_the_list_makes_as_many_queries_for_50_rows_as_for_2(admin: Client) -> None:
     rows_in_db(2)
     page_2 = queries_for(admin, "/deployments/")

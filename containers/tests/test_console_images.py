@@ -80,7 +80,7 @@ def test_it_lists_the_engine_s_images_with_the_deployments_using_them(alice: Cli
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert f'<code title="{demo_image.docker_id}">{demo_image.reference}</code>' in body
+    assert f'<code class="ref" title="{demo_image.docker_id}">{demo_image.reference}</code>' in body
     assert f'<a href="/deployments/{web.pk}/">img-web</a>' in body
     assert 'hx-encoding="multipart/form-data"' in body and "<progress" in body
     assert 'hx-post="/console/images/pull/"' in body and "Pulling" in body

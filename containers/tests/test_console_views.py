@@ -136,25 +136,52 @@ def test_the_partials_refuse_post(client_logged_in: Client) -> None:
     assert client_logged_in.post("/partials/events/", headers=HTMX).status_code == 405
 
 
-def test_the_dashboard_shows_deployments_and_their_containers(client_logged_in: Client) -> None:
+def test_the_dashboard_shows_deployments_with_their_containers_counted_by_state(client_logged_in: Client) -> None:
     (web,) = make_deployments(1, containers_each=2)
     Container.objects.filter(name="web-0-1").update(status=Container.Status.EXITED, exit_code=137, restart_count=3)
     Deployment.objects.filter(pk=web.pk).update(state=Deployment.State.BACKOFF, cpu_limit="0.250", replicas=3)
-    first, second = Container.objects.order_by("name")
 
     html = client_logged_in.get("/").content.decode()
 
-    assert "web-0" in html
+    assert f'<a href="/deployments/{web.pk}/">web-0</a>' in html
     assert "orchestrator-test/console:1" in html
     assert "1 / 3" in html  # one running of three desired
     assert "crash-loop backoff" in html
-    assert "0.25 cores" in html
-    assert "128m" in html
-    assert first.name in html and second.name in html
-    assert first.docker_id[:12] in html
-    assert f'href="http://127.0.0.1:{first.host_port}/"' in html
-    assert "exit 137" in html
-    assert '<td class="count">3</td>' in html  # restart count
+    assert '<span class="status status-running">1 running</span>' in html
+    assert '<span class="status status-exited">1 exited</span>' in html
+    assert f'href="/deployments/{web.pk}/#containers-heading"' in html  # the containers themselves are listed there
+
+
+def test_the_dashboard_counts_deployments_and_containers_by_state_and_what_they_reserve(
+    client_logged_in: Client,
+) -> None:
+    web, api = make_deployments(2, containers_each=2)
+    Deployment.objects.filter(pk=api.pk).update(state=Deployment.State.STOPPED, replicas=0, cpu_limit="0.250")
+    Deployment.objects.filter(pk=web.pk).update(cpu_limit="0.250", replicas=3)
+    Container.objects.filter(name="web-1-1").update(status=Container.Status.EXITED)
+
+    html = client_logged_in.get("/").content.decode()
+
+    assert '<span class="state state-running">running</span> 1' in html
+    assert '<span class="state state-stopped">stopped</span> 1' in html
+    assert '<span class="status status-running">running</span> 3' in html
+    assert '<span class="status status-exited">exited</span> 1' in html
+    assert "3 <small>running of 3 desired</small>" in html
+    assert "0.75 <small>CPU cores</small>" in html  # 3 replicas of 0.25
+    assert "384m <small>memory</small>" in html  # 3 replicas of 128m
+
+
+def test_the_dashboard_shows_ten_deployments_trouble_first_and_links_to_all(client_logged_in: Client) -> None:
+    deployments = make_deployments(12, containers_each=1)
+    Deployment.objects.filter(pk=deployments[11].pk).update(state=Deployment.State.BACKOFF)
+    Deployment.objects.filter(pk=deployments[10].pk).update(state=Deployment.State.CONVERGING)
+
+    html = client_logged_in.get("/").content.decode()
+
+    shown = re.findall(r'<tr id="deployment-(\d+)">', html)
+    assert len(shown) == 10
+    assert shown[:2] == [str(deployments[11].pk), str(deployments[10].pk)]
+    assert 'href="/deployments/">All 12 deployments' in html
 
 
 def test_the_dashboard_shows_the_empty_state_with_the_demo_command(client_logged_in: Client) -> None:
@@ -192,7 +219,7 @@ def test_the_htmx_partial_returns_only_the_fragment(client_logged_in: Client) ->
     html = response.content.decode()
     assert "<html" not in html and "<nav" not in html
     assert html.lstrip().startswith('<section id="deployments"')
-    assert "web-0-0" in html
+    assert "web-0" in html
     assert "HX-Request" in response["Vary"]
 
 
@@ -241,6 +268,7 @@ def test_the_query_count_does_not_grow_with_deployments(client_logged_in: Client
     many_partial = count_queries(client_logged_in, "/partials/deployments/", HTMX)
 
     assert Deployment.objects.count() == 50 and Container.objects.count() == 100
+    assert Event.objects.count() == 50
     assert many == few
     assert many_partial == few_partial
 

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, F, Q, QuerySet
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,9 +29,11 @@ from containers.forms import DeploymentEditForm, DeploymentForm, ScaleForm
 from containers.models import Container, Deployment, Event, actor_name
 from containers.preview import Preview, preview_create, preview_scale, preview_update
 from containers.refusals import Refused
+from containers.views.counts import running_count
 from containers.views.dashboard import refresh_when_logged_out
 
 TIMELINE_EVENTS = 50
+PAGE_SIZE = 25
 # htmx stops polling an element whose request is answered with this status.
 STOP_POLLING = 286
 T = "containers/deployments/"
@@ -43,12 +46,7 @@ def list_queryset() -> QuerySet[Deployment]:
     """One query whatever the number of rows: the image is joined (every row names it) and the
     running containers of the current generation are counted by the database (one being replaced
     by a new spec does not count)."""
-    running = Q(containers__status=Container.Status.RUNNING, containers__generation=F("generation"))
-    return (
-        Deployment.objects.select_related("image")
-        .annotate(running_count=Count("containers", filter=running))
-        .order_by("name")
-    )
+    return Deployment.objects.select_related("image").annotate(running_count=running_count()).order_by("name")
 
 
 def filtered(request: HttpRequest) -> DeploymentFilterSet:
@@ -61,10 +59,16 @@ def filtered(request: HttpRequest) -> DeploymentFilterSet:
 
 
 def list_context(request: HttpRequest) -> dict[str, object]:
-    """The filter form and its rows; a bad filter value lists nothing (its error shows), never everything."""
+    """The filter form and a page of its rows; a bad filter value lists nothing (its error shows), never everything."""
     filterset = filtered(request)
     valid = not filterset.is_bound or filterset.is_valid()
-    return {"filter": filterset, "deployments": filterset.qs if valid else filterset.queryset.none()}
+    page = Paginator(filterset.qs if valid else filterset.queryset.none(), PAGE_SIZE).get_page(request.GET.get("page"))
+    return {
+        "filter": filterset,
+        "page": page,
+        "deployments": page.object_list,
+        "filtering": any(value for key, value in request.GET.items() if key != "page"),
+    }
 
 
 def containers_of(deployment: Deployment) -> QuerySet[Container]:
@@ -215,7 +219,7 @@ def scaled(request: HttpRequest, pk: int, error: str) -> HttpResponse:
     """The list's row (HTMX from the list), the detail page's scale form (HTMX from there), or a redirect."""
     deployment = get_object_or_404(list_queryset(), pk=pk)
     if request.htmx and (request.htmx.target or "").startswith("deployment-row-"):
-        return render(request, T + "row.html", {"deployment": deployment, "error": error})
+        return render(request, T + "row.html", {"deployments": [deployment], "error": error})
     if request.htmx:
         return render(request, T + "scale_form.html", {"deployment": deployment, "error": error, "scaled": not error})
     if error:

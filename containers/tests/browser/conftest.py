@@ -1,0 +1,96 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+One browser for all the browser tests; a fresh 1280×800 page per test, logged in through the real
+login form. Tests that change containers also take ``orchestrator_processes`` (the root conftest):
+a real Celery worker and the engine watcher on the test database, so what the console asks for
+converges exactly as in production. A missing Chromium fails the run; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from containers.tests.browser.pages import HEIGHT, WIDTH, log_in, save_screenshot
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct-horse-battery"  # the root conftest's ``user`` (alice)
+# The pages poll every 2 s and the worker converges in a few seconds: waits are generous, but
+# only a failing test ever waits that long.
+expect.set_options(timeout=15_000)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    # Keep each phase's report on the test, so the page fixture knows whether to save a screenshot.
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the package's tests.
+
+    Package scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+    while it is started, and Django refuses ORM calls from a thread with a running loop unless
+    DJANGO_ALLOW_ASYNC_UNSAFE is set. Both end with the browser tests, so no other test runs with them.
+    """
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"the browser tests need Debian's Chromium at {CHROMIUM}: install the Debian package "
+            "`chromium` (apt-get install chromium; make test installs it)"
+        )
+    # Safe here: the loop is Playwright's, and no Django code runs inside it.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh page at 1280×800 on the live server. A script error on any page fails the test;
+    a failed test leaves a screenshot of where it stopped in test-artifacts/screenshots/."""
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(f"{page.url}: {error}"))
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        save_screenshot(page, f"failed-{request.node.name}")
+    context.close()
+    assert not script_errors, f"script errors in the page: {script_errors}"
+
+
+@pytest.fixture
+def console(page: Page, user: Any) -> Page:
+    """The page, logged in as alice through the login form."""
+    log_in(page, "alice", PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    return page

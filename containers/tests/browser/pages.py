@@ -1,0 +1,43 @@
+"""What the browser tests share besides fixtures: logging in, screenshots, the 1280 px check."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+from conftest import ROOT
+
+WIDTH, HEIGHT = 1280, 800
+# A screenshot shows the whole page down to this height: enough for every page's top and its first rows.
+SCREENSHOT_MAX_HEIGHT = 1600
+# Gitignored; the best ones are copied by hand into docs/screenshots/ for the README.
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def save_screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
+    height = min(int(page.evaluate("document.documentElement.scrollHeight")), SCREENSHOT_MAX_HEIGHT)
+    page.screenshot(path=str(path), full_page=True, clip={"x": 0, "y": 0, "width": WIDTH, "height": height})
+    return path
+
+
+def horizontal_overflow(page: Page) -> int:
+    """How many pixels the page is wider than the window (0 when nothing scrolls sideways)."""
+    return int(page.evaluate("document.documentElement.scrollWidth")) - WIDTH
+
+
+def look_at(page: Page, name: str) -> None:
+    """Check the page fits 1280 px (no horizontal scroll) and keep a screenshot of it."""
+    page.wait_for_load_state("networkidle")
+    assert horizontal_overflow(page) <= 0, f"{page.url} scrolls sideways by {horizontal_overflow(page)} px"
+    save_screenshot(page, name)

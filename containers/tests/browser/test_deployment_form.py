@@ -1,0 +1,38 @@
+"""The new-deployment form in Chromium: a bad value is shown inline, next to its field, and creates nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import Page, expect
+
+from containers.models import Deployment, Event
+from containers.tests.browser.pages import look_at
+
+pytestmark = pytest.mark.browser
+
+
+def test_memory_abc_is_an_error_next_to_the_field_and_creates_nothing(console: Page, demo_image: Any) -> None:
+    console.goto("/deployments/new/")
+    console.get_by_label("Name").fill("bad-memory")
+    console.get_by_label("Image").select_option(label=settings.DEMO_IMAGE)
+    console.get_by_label("CPU limit").fill("0.05")
+    console.get_by_label("Memory limit").fill("abc")
+
+    console.get_by_role("button", name="Create deployment").click()
+
+    memory = console.get_by_label("Memory limit")
+    expect(memory).to_have_attribute("aria-invalid", "true")
+    # Right under the input it belongs to, and only there.
+    error = console.locator("#id_memory_limit + small.error")
+    expect(error).to_contain_text("'abc' is not a size")
+    expect(console.locator("small.error")).to_have_count(1)
+    # What was typed stays, and the page did not move: the form was swapped in place.
+    expect(memory).to_have_value("abc")
+    expect(console.get_by_label("Name")).to_have_value("bad-memory")
+    assert console.url.endswith("/deployments/new/")
+    look_at(console, "deployment-form-error")
+    assert not Deployment.objects.exists()
+    assert not Event.objects.filter(kind="deployment.created").exists()
