@@ -10,6 +10,7 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("partials/deployments/", dashboard.deployments_partial, name="deployments-partial"),
     path("partials/events/", dashboard.events_partial, name="events-partial"),
+    path("partials/host/", dashboard.host_partial, name="host-partial"),
     # Deployments: the list, create / edit with the plan preview, the detail page and its live partials.
     path("deployments/", deployments.deployment_list, name="console-deployments"),
     path("deployments/rows/", deployments.deployment_rows, name="console-deployment-rows"),

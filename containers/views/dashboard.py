@@ -17,7 +17,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
@@ -145,3 +145,27 @@ def deployments_partial(request: HttpRequest) -> HttpResponse:
 @login_required
 def events_partial(request: HttpRequest) -> HttpResponse:
     return fragment_or_dashboard(request, "containers/partials/events.html", {"events": recent_events()})
+
+
+@refresh_when_logged_out
+@login_required
+@require_GET
+def host_partial(request: HttpRequest) -> HttpResponse:
+    """The host's CPU, memory and disk: total, reserved by deployments, in use by managed containers.
+
+    Loaded after the page and polled on its own, so the dashboard renders from the database
+    even while the engine is slow or down (then this panel says so instead of failing the page).
+    """
+    from containers import engine
+    from health import resources
+    from health.models import ContainerHealth
+
+    try:
+        host = resources.report()
+    except engine.EngineUnavailable as exc:
+        return render(request, "containers/partials/host.html", {"engine_error": str(exc)})
+    in_use = ContainerHealth.objects.filter(health_class__in=["healthy", "warning", "critical"]).aggregate(
+        memory=Sum("memory_bytes"),
+        cpu=Sum(F("cpu_pct") * F("container__deployment__cpu_limit") / 100, output_field=FloatField()),
+    )
+    return render(request, "containers/partials/host.html", {"host": host, "in_use": in_use})
