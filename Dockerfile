@@ -17,7 +17,7 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt
 
 COPY . .
 # A throwaway SECRET_KEY so that no key is generated into (and shipped with) the image.

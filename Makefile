@@ -1,6 +1,7 @@
 # make run    the orchestrator on http://127.0.0.1:8000/ (SQLite + filesystem broker, no env needed)
 # make test   lint, Django checks, migrations check and pytest against PostgreSQL, Redis, a registry
 # make bench  the benchmarks in bench/
+# make lock   regenerate the hashed locks requirements*.txt from requirements*.in (UPGRADE=1: newest allowed)
 # make clean  remove var/ (database, logs, broker, registry data); keeps .venv
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -10,13 +11,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv engine test-services run test bench clean
+.PHONY: venv engine test-services run test bench lock clean
 
-# The venv is rebuilt only when a requirements file changes.
-$(STAMP): $(wildcard requirements*.txt)
+# The venv is rebuilt only when a lock changes. The locks carry hashes, so pip installs exactly
+# the reviewed files (--require-hashes is implied) and nothing else.
+$(STAMP): requirements.txt requirements-dev.txt
 	python3 -c 'import ensurepip' 2>/dev/null || { source scripts/lib.sh && ensure_pkgs python3-venv; }
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	$(BIN)/pip install --disable-pip-version-check -q --require-hashes -r requirements-dev.txt
 	touch $@
 
 venv: $(STAMP)
@@ -44,6 +46,17 @@ bench: export DJANGO_SETTINGS_MODULE := orchestrator_site.settings
 # Runs every bench/*.py that is a script (has a __main__ guard); helpers like bench/stack.py are skipped.
 bench: engine venv
 	for f in $$(grep -l '^if __name__ == "__main__":' bench/*.py); do echo "== $$f"; $(BIN)/python "$$f"; done
+
+# Top-level requirements live in requirements.in / requirements-dev.in; the locks pin every package
+# with its hashes for every platform. Without UPGRADE, pins already in a lock are kept and only
+# what the .in files added or changed is resolved; UPGRADE=1 moves every pin to the newest release
+# the .in files allow. The runtime lock constrains the dev lock, so both agree.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+lock: venv
+	test -x $(BIN)/uv || $(BIN)/pip install --disable-pip-version-check -q "$$(grep -m1 -o '^uv==[^ ]*' requirements-dev.txt)"
+	$(UV_COMPILE) requirements.in -o requirements.txt
+	$(UV_COMPILE) requirements-dev.in -o requirements-dev.txt
 
 clean:
 	rm -rf var

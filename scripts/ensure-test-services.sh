@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Everything `make test` needs, installed if missing and started if down (idempotent):
 # the Docker engine, PostgreSQL (role+db orchestrator/orchestrator) on 127.0.0.1:5432, Redis on
-# 127.0.0.1:6379, a registry on 127.0.0.1:5000, and the haproxy and chromium packages.
+# 127.0.0.1:6379, a registry on 127.0.0.1:5000, and the haproxy, chromium and docker-compose packages
+# (every package a test calls is installed here: CI starts from a fresh machine).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 PG_VERSION=15 PG_CLUSTER=main
 
-ensure_pkgs postgresql redis-server docker-registry haproxy chromium
+ensure_pkgs postgresql redis-server docker-registry haproxy chromium docker-compose
 "$ROOT/scripts/ensure-engine.sh"
 
 # --- PostgreSQL ---------------------------------------------------------------------------

@@ -295,7 +295,7 @@ def test_the_page_carries_the_csrf_token_for_htmx_posts(client_logged_in: Client
 
 @pytest.mark.parametrize(
     "url",
-    ["/static/vendor/pico.min.css", "/static/console.css", "/static/django_htmx/htmx.min.js"],
+    ["/static/vendor/pico.min.css", "/static/console.css", "/static/django_htmx/htmx-2.min.js"],
 )
 def test_static_assets_are_served_with_debug_off(client: Client, settings: Any, url: str) -> None:
     assert settings.DEBUG is False
@@ -312,7 +312,7 @@ def test_the_pages_load_no_css_or_js_from_another_host(client_logged_in: Client)
     for html in (client_logged_in.get("/").content.decode(), Client().get("/accounts/login/").content.decode()):
         assets = re.findall(r'<(?:link|script)\b[^>]*\b(?:href|src)="([^"]+)"', html)
         assert any(asset.endswith("pico.min.css") for asset in assets)
-        assert any(asset.endswith("htmx.min.js") for asset in assets)
+        assert any(asset.endswith("htmx-2.min.js") for asset in assets)
         assert all(asset.startswith("/static/") for asset in assets), assets
 
 
