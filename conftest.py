@@ -98,11 +98,45 @@ def on_engine(deployment: Any) -> list[Any]:
     return engine.list_containers(reconcile.deployment_labels(deployment))
 
 
-@pytest.fixture
-def user(db: None) -> Any:
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Failed-token counts live in the cache: one test's deliberate failures must not throttle the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+def make_member(username: str, organization: Any, role: str = "admin", **extra: Any) -> Any:
+    """A user who belongs to ``organization`` with ``role``."""
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.create_user("alice", "alice@example.com", "correct-horse-battery")
+    from tenancy.models import Membership
+
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", "correct-horse-battery", **extra)
+    Membership.objects.create(user=user, organization=organization, role=role)
+    return user
+
+
+@pytest.fixture
+def organization(db: None) -> Any:
+    """The default organization (rows made without naming one land here)."""
+    from tenancy.models import default_organization
+
+    return default_organization()
+
+
+@pytest.fixture
+def other_organization(db: None) -> Any:
+    from tenancy.models import Organization
+
+    return Organization.objects.create(name="Other customer", slug="other")
+
+
+@pytest.fixture
+def user(organization: Any) -> Any:
+    """alice, an admin of the default organization: she may do everything there."""
+    return make_member("alice", organization, "admin")
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from rest_framework.authtoken.models import Token
 
 from containers import engine
 from containers.images import DemoImageUnavailable, ensure_demo_image
+from tenancy.models import Membership, default_organization
+from tenancy.roles import Role
 
 USERNAME = "admin"
 ACTOR = "bootstrap"
@@ -58,6 +60,10 @@ class Command(BaseCommand):
             shown = f"{password_file.read_text().strip()}   (kept in {password_file})"
         else:
             shown = f"(unchanged: {USERNAME} existed already and its password is not the one in {password_file})"
+        # make run's admin is the default organization's admin (its rows moved there when tenancy came).
+        Membership.objects.update_or_create(
+            user=user, organization=default_organization(), defaults={"role": Role.ADMIN}
+        )
         token, _ = Token.objects.get_or_create(user=user)
 
         try:

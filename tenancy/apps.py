@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class TenancyConfig(AppConfig):
+    name = "tenancy"
+    verbose_name = "Organizations"
+
+    def ready(self) -> None:
+        from tenancy import signals
+
+        signals.connect()
