@@ -6,6 +6,6 @@ class TenancyConfig(AppConfig):
     verbose_name = "Organizations"
 
     def ready(self) -> None:
-        from tenancy import signals
+        from tenancy import schema, signals  # noqa: F401 - schema registers the OpenAPI extension
 
         signals.connect()
