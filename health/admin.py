@@ -1,19 +1,11 @@
-"""Django admin for the processes' heartbeats and the containers' current health (both written by the processes)."""
+"""Django admin for the containers' current health (written by the sampler), probes, alerts and autoscalers."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from health.models import AlertDelivery, AlertRule, Autoscaler, ContainerHealth, Heartbeat, Probe
-
-
-@admin.register(Heartbeat)
-class HeartbeatAdmin(admin.ModelAdmin):
-    list_display = ("component", "seen_at")
-    search_fields = ("component",)
-    date_hierarchy = "seen_at"
-    ordering = ("component",)
+from health.models import AlertDelivery, AlertRule, Autoscaler, ContainerHealth, Probe
 
 
 @admin.register(ContainerHealth)

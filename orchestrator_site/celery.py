@@ -14,7 +14,7 @@ app.autodiscover_tasks()
 
 
 def _add_worker_steps() -> None:
-    from health.worker_heartbeat import WorkerHeartbeat
+    from orchestrator_site.processes.worker_heartbeat import WorkerHeartbeat
 
     app.steps["worker"].add(WorkerHeartbeat)
 

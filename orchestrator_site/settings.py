@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "orchestrator_site.processes",
     "tenancy",
     "containers",
     "health",
