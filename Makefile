@@ -37,6 +37,7 @@ test: export CELERY_BROKER_URL := redis://127.0.0.1:6379/0
 test: export TEST_REGISTRY := 127.0.0.1:5000
 test: test-services venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest

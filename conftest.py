@@ -60,7 +60,7 @@ def engine_ready() -> None:
 @pytest.fixture
 def demo_image(engine_ready: None, db: None) -> Any:
     """The demo image, built on the engine if missing, with its Image row."""
-    from containers.images import ensure_demo_image
+    from containers.demo_image import ensure_demo_image
 
     return ensure_demo_image(actor="tests")
 
@@ -69,9 +69,9 @@ def demo_image(engine_ready: None, db: None) -> Any:
 def remove_test_containers(engine_ready: None) -> Iterator[None]:
     """Remove this run's containers after the test: the database rolls back, the engine does not."""
     yield
-    from containers import engine, reconcile
+    from containers import engine
 
-    for info in engine.list_containers(reconcile.instance_labels()):
+    for info in engine.list_containers(engine.instance_labels()):
         engine.remove_container(info.id)
 
 
@@ -93,9 +93,9 @@ def deploy(image: Any, name: str, replicas: int = 1, *, converge: bool = True, *
 
 def on_engine(deployment: Any) -> list[Any]:
     """The deployment's containers as the engine has them, running or not."""
-    from containers import engine, reconcile
+    from containers import engine
 
-    return engine.list_containers(reconcile.deployment_labels(deployment))
+    return engine.list_containers(engine.deployment_labels(deployment.pk))
 
 
 @pytest.fixture(autouse=True)

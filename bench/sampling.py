@@ -47,7 +47,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from containers import reconcile  # noqa: E402
-from containers.images import ensure_demo_image  # noqa: E402
+from containers.demo_image import ensure_demo_image  # noqa: E402
 from containers.models import Container, Deployment  # noqa: E402
 from health import sampler  # noqa: E402
 from health.models import ContainerHealth, HourRollup, MinuteRollup, Snapshot  # noqa: E402

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 
-from containers import engine, reconcile
+from containers import engine, hooks, reconcile
 from containers.limits import parse_memory
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, Image, record
@@ -188,7 +188,9 @@ def stop(deployment: Deployment, *, actor: str) -> Deployment:
 def delete_deployment(deployment: Deployment, *, actor: str) -> None:
     """Remove the deployment's containers, then the deployment; if the engine is down nothing changes."""
     with deployment_lock(deployment.pk):
-        for info in engine.list_containers(reconcile.deployment_labels(deployment)):
+        observed = engine.list_containers(engine.deployment_labels(deployment.pk))
+        hooks.stopping([info.id for info in observed])
+        for info in observed:
             engine.remove_container(info.id)
         with transaction.atomic():
             record("deployment.deleted", actor=actor, before=deployment.spec(), message=f"{deployment.name} deleted")
@@ -199,6 +201,7 @@ def remove_container(container: Container, *, actor: str) -> None:
     """Remove one container for good: the deployment keeps one replica fewer."""
     deployment = container.deployment
     with deployment_lock(deployment.pk):
+        hooks.stopping([container.docker_id])
         engine.remove_container(container.docker_id)
         with transaction.atomic():
             before = deployment.replicas

@@ -32,6 +32,16 @@ LABEL_GENERATION = "orchestrator.generation"
 MANAGED_BY = "orchestrator"
 
 
+def instance_labels() -> dict[str, str]:
+    """The labels of every container this orchestrator instance manages: how it finds (and adopts) them."""
+    return {LABEL_MANAGED_BY: MANAGED_BY, LABEL_INSTANCE: settings.ORCHESTRATOR_INSTANCE}
+
+
+def deployment_labels(deployment_id: int) -> dict[str, str]:
+    """The labels of one deployment's containers."""
+    return {**instance_labels(), LABEL_DEPLOYMENT: str(deployment_id)}
+
+
 class EngineError(Exception):
     """Something the engine refused or failed to do."""
 

@@ -1,4 +1,4 @@
-"""Image actions: the demo image, mirroring the engine's images into rows, upload, pull and delete.
+"""Image actions: mirroring the engine's images into rows, upload, pull and delete.
 
 One function per action, called by the API, the seed's paths and the console alike. Each writes
 an Event; refusals go through ``containers.deployments.refuse`` so they are logged too.
@@ -8,24 +8,17 @@ Registry credentials pass straight through to the engine: they are never stored,
 from __future__ import annotations
 
 import re
-import shutil
-import struct
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch, ProtectedError
 
-from containers import engine, reconcile
+from containers import engine
 from containers.models import Deployment, Event, Image, record
 from containers.refusals import NotFound, Refused, refuse
 
-DEMO_CONTEXT = Path(__file__).resolve().parent / "demo"
-BUSYBOX = Path("/bin/busybox")
-BUSYBOX_PACKAGE = "busybox-static"
 SYNC_ACTOR = "engine-sync"
 
 # Docker's reference grammar (github.com/distribution/reference), without digests:
@@ -53,10 +46,6 @@ class PullRefused(Refused):
     status = 422
 
 
-class DemoImageUnavailable(Exception):
-    """The demo image cannot be built here: Debian's static busybox is missing."""
-
-
 # --- rows ------------------------------------------------------------------------------
 
 
@@ -69,7 +58,7 @@ def _copy_info(image: Image, info: engine.ImageInfo) -> bool:
     return changed
 
 
-def _upsert(reference: str, info: engine.ImageInfo, source: str) -> Image:
+def upsert(reference: str, info: engine.ImageInfo, source: str) -> Image:
     """The row for ``reference``, created or brought up to date; writes only when something changed."""
     image = Image.objects.filter(reference=reference).first()
     if image is None:
@@ -122,75 +111,6 @@ def sync_images() -> list[Image]:
     return list(Image.objects.all())
 
 
-# --- the demo image ------------------------------------------------------------------------
-
-
-def is_static_elf(path: Path) -> bool:
-    """True for an ELF executable without a program interpreter (PT_INTERP): statically linked."""
-    with path.open("rb") as fh:
-        ident = fh.read(16)
-        if len(ident) < 16 or ident[:4] != b"\x7fELF":
-            return False
-        order = "<" if ident[5] == 1 else ">"
-        # Offsets of e_phoff and of (e_phentsize, e_phnum) in the 64- and the 32-bit header.
-        phoff_at, phoff_format, sizes_at = (0x20, "Q", 0x36) if ident[4] == 2 else (0x1C, "I", 0x2A)
-        fh.seek(phoff_at)
-        (phoff,) = struct.unpack(order + phoff_format, fh.read(struct.calcsize(phoff_format)))
-        fh.seek(sizes_at)
-        phentsize, phnum = struct.unpack(order + "HH", fh.read(4))
-        for index in range(phnum):
-            fh.seek(phoff + index * phentsize)
-            (p_type,) = struct.unpack(order + "I", fh.read(4))
-            if p_type == 3:  # PT_INTERP: needs the dynamic loader, which a scratch image lacks
-                return False
-    return True
-
-
-def check_busybox(path: Path = BUSYBOX) -> None:
-    """Raise :class:`DemoImageUnavailable`, naming the package, unless ``path`` is a static busybox."""
-    hint = f"install Debian's {BUSYBOX_PACKAGE} package (apt-get install -y {BUSYBOX_PACKAGE})"
-    if not path.is_file():
-        raise DemoImageUnavailable(f"{path} is missing, so the demo image cannot be built: {hint}")
-    if not is_static_elf(path):
-        raise DemoImageUnavailable(
-            f"{path} is not statically linked (the dynamic 'busybox' package?), so it cannot run in a "
-            f"FROM scratch image: {hint}"
-        )
-
-
-def build_demo_image(reference: str) -> engine.ImageInfo:
-    """Build the demo image from ``containers/demo`` plus the host's static busybox."""
-    check_busybox()
-    with tempfile.TemporaryDirectory(prefix="orchestrator-demo-") as tmp:
-        context = Path(tmp)
-        for item in DEMO_CONTEXT.iterdir():
-            if item.is_file():
-                shutil.copy2(item, context / item.name)
-        shutil.copy2(BUSYBOX, context / "busybox")
-        return engine.build_image(context, reference)
-
-
-def ensure_demo_image(actor: str) -> Image:
-    """``settings.DEMO_IMAGE`` on the engine (built if missing) and its row; cheap when both exist."""
-    reference = settings.DEMO_IMAGE
-    try:
-        info = engine.inspect_image(reference)
-        built = False
-    except engine.ImageNotFound:
-        info = build_demo_image(reference)
-        built = True
-    with transaction.atomic():
-        image = _upsert(reference, info, Image.Source.BUILD)
-        if built:
-            record(
-                "image.built",
-                actor=actor,
-                message=f"built the demo image {reference}",
-                after={"reference": reference, "docker_id": info.id, "size_bytes": info.size_bytes},
-            )
-    return image
-
-
 # --- upload, pull, delete ---------------------------------------------------------------------
 
 
@@ -203,7 +123,7 @@ def upload_image(path: Path, actor: str) -> list[Image]:
         raise
     infos = {reference: engine.inspect_image(reference) for reference in references}
     with transaction.atomic():
-        images = [_upsert(reference, info, Image.Source.UPLOAD) for reference, info in infos.items()]
+        images = [upsert(reference, info, Image.Source.UPLOAD) for reference, info in infos.items()]
         record(
             "image.uploaded",
             actor=actor,
@@ -261,7 +181,7 @@ def pull_image(reference: str, username: str = "", password: str = "", *, actor:
         refuse(failure[0], actor=actor, field="reference", exc=failure[1])
     stored = _stored_reference(tagged, info)
     with transaction.atomic():
-        image = _upsert(stored, info, Image.Source.PULL)
+        image = upsert(stored, info, Image.Source.PULL)
         record(
             "image.pulled",
             actor=actor,
@@ -331,7 +251,7 @@ def image_usage() -> list[ImageUsage]:
     (one call, by this orchestrator's labels), so a container killed a moment ago is not counted.
     """
     sync_images()
-    observed = engine.list_containers(reconcile.instance_labels())
+    observed = engine.list_containers(engine.instance_labels())
     running = dict(Counter(info.deployment_id for info in observed if info.running and info.deployment_id))
     # The deployments of every image in one query, not one per image.
     images = Image.objects.prefetch_related(Prefetch("deployments", queryset=Deployment.objects.order_by("name")))

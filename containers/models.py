@@ -184,4 +184,3 @@ def actor_name(user: Any) -> str:
     if user is None or not getattr(user, "is_authenticated", False):
         return "anonymous"
     return str(user.get_username())
-

@@ -105,7 +105,7 @@ def preview_scale(deployment: Deployment, replicas: int) -> Preview:
 def _against_engine(
     current: Deployment, proposed: Deployment, changed: list[str], *, can_create: bool, admit: bool
 ) -> Preview:
-    observed = _oldest_first(current, engine.list_containers(reconcile.deployment_labels(current)))
+    observed = _oldest_first(current, engine.list_containers(engine.deployment_labels(current.pk)))
     # Planned as if it could create, to say how many creations a backoff holds back.
     plan = reconcile.plan(
         reconcile.Desired(proposed.replicas, proposed.generation),

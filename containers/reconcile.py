@@ -18,11 +18,10 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from containers import engine
+from containers import engine, hooks
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, record
-from health import durations
-from registry.endpoints import sync_for_deployment
+from orchestrator_site.processes import durations
 
 log = logging.getLogger(__name__)
 
@@ -99,19 +98,11 @@ def backoff_delay(crashes: int) -> float:
 # --- the shell --------------------------------------------------------------------------
 
 
-def instance_labels() -> dict[str, str]:
-    return {engine.LABEL_MANAGED_BY: engine.MANAGED_BY, engine.LABEL_INSTANCE: settings.ORCHESTRATOR_INSTANCE}
-
-
-def deployment_labels(deployment: Deployment) -> dict[str, str]:
-    return {**instance_labels(), engine.LABEL_DEPLOYMENT: str(deployment.pk)}
-
-
 def container_spec(deployment: Deployment) -> engine.ContainerSpec:
     return engine.ContainerSpec(
         name=f"{deployment.name}-{secrets.token_hex(3)}",
         image=deployment.image.reference,
-        labels={**deployment_labels(deployment), engine.LABEL_GENERATION: str(deployment.generation)},
+        labels={**engine.deployment_labels(deployment.pk), engine.LABEL_GENERATION: str(deployment.generation)},
         cpu_limit=float(deployment.cpu_limit),
         memory_limit_bytes=deployment.memory_limit_bytes,
         container_port=deployment.container_port,
@@ -149,14 +140,14 @@ def converge(deployment_id: int, *, blocking: bool = True, died: str = "") -> Ou
                 engine.inspect_container(died)
             except engine.ContainerNotFound:
                 pass
-        # Kept in the database, so /metrics shows every worker's converges (health.durations).
+        # Kept in the database, so /metrics shows every worker's converges (processes.durations).
         with durations.timed("reconcile"):
             return _converge_locked(deployment)
 
 
 def _converge_locked(deployment: Deployment) -> Outcome:
     now = timezone.now()
-    observed = engine.list_containers(deployment_labels(deployment))
+    observed = engine.list_containers(engine.deployment_labels(deployment.pk))
     rows = {row.docker_id: row for row in deployment.containers.all()}
     _sync_rows(deployment, observed, rows)
     dead = [c for c in observed if c.state not in ALIVE_STATES]
@@ -170,7 +161,7 @@ def _converge_locked(deployment: Deployment) -> Outcome:
     if not current_plan.empty:
         _apply(deployment, current_plan, rows, outcome)
     _update_state(deployment, now)
-    sync_for_deployment(deployment)
+    hooks.converged(deployment.pk)
     return outcome
 
 
@@ -278,6 +269,7 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
     """Run the plan's engine calls in parallel, then write rows and events from this thread."""
     specs = [container_spec(deployment) for _ in range(current_plan.create)]
     workers = max(1, min(settings.RECONCILE_PARALLELISM, len(specs) + len(current_plan.remove)))
+    hooks.stopping([r.container_id for r in current_plan.remove])
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
         removal_futures = [(r, pool.submit(engine.remove_container, r.container_id)) for r in current_plan.remove]
         create_futures = [(s, pool.submit(engine.run_container, s)) for s in specs]
@@ -411,7 +403,7 @@ def converge_all() -> int:
 def remove_orphans() -> list[str]:
     """Remove our containers whose deployment no longer exists (deleted while the engine was down)."""
     removed = []
-    for info in engine.list_containers(instance_labels()):
+    for info in engine.list_containers(engine.instance_labels()):
         deployment_id = info.deployment_id
         if deployment_id is None:
             continue
@@ -419,6 +411,7 @@ def remove_orphans() -> list[str]:
         with deployment_lock(deployment_id, blocking=False) as acquired:
             if not acquired or Deployment.objects.filter(pk=deployment_id).exists():
                 continue
+            hooks.stopping([info.id])
             engine.remove_container(info.id)
         record(
             "container.orphan_removed",

@@ -1,16 +1,44 @@
-"""The console's pages and the HTMX partials they poll (the API and the seed's paths live elsewhere)."""
+"""Every path of the containers app, in the order they must match:
+
+1. images: the seed's ``GET /images`` and ``/api/images/`` (a SimpleRouter, so no second API root);
+2. the DRF API for deployments, containers and events under ``/api/``, and the seed's container paths
+   (exact, with or without a trailing slash). ``health.urls`` is included before this module, since its
+   ``/containers/instances/{id}/health`` would otherwise look like a ``DELETE /containers/{id}`` here;
+3. the console's pages and the HTMX partials they poll.
+"""
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from rest_framework.routers import SimpleRouter
 
+from containers.api import seed, views
+from containers.api.images import ImageViewSet, seed_images, seed_images_slash
 from containers.views import account, containers, dashboard, deployments, events, images
 
-urlpatterns = [
+image_router = SimpleRouter()
+image_router.register("api/images", ImageViewSet, basename="image")
+
+router = SimpleRouter()
+router.register("deployments", views.DeploymentViewSet, basename="deployment")
+router.register("containers", views.ContainerViewSet, basename="container")
+router.register("events", views.EventViewSet, basename="event")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    # The prototype's clients call it without a trailing slash; accept both.
+    path("images", seed_images, name="seed-images"),
+    path("images/", seed_images_slash),
+    *image_router.urls,
+    path("api/", include(router.urls)),
+    re_path(r"^containers/?$", seed.ContainersView.as_view(), name="seed-containers"),
+    # Image references hold "/" and ":" (registry:5000/team/app:1.2), so the image is everything between.
+    re_path(r"^containers/(?P<image>.+)/start/?$", seed.StartImageView.as_view(), name="seed-image-start"),
+    re_path(r"^containers/(?P<image>.+)/stop/?$", seed.StopImageView.as_view(), name="seed-image-stop"),
+    re_path(r"^containers/(?P<id>[^/]+)/?$", seed.ContainerView.as_view(), name="seed-container"),
+    # The console.
     path("", dashboard.dashboard, name="dashboard"),
     path("partials/deployments/", dashboard.deployments_partial, name="deployments-partial"),
     path("partials/events/", dashboard.events_partial, name="events-partial"),
-    path("partials/host/", dashboard.host_partial, name="host-partial"),
     # Deployments: the list, create / edit with the plan preview, the detail page and its live partials.
     path("deployments/", deployments.deployment_list, name="console-deployments"),
     path("deployments/rows/", deployments.deployment_rows, name="console-deployment-rows"),

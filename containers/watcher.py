@@ -12,9 +12,9 @@ import threading
 from django.conf import settings
 from django.db import close_old_connections
 
-from containers import engine, reconcile
+from containers import engine
 from containers.tasks import converge_deployment, reconcile_all
-from health import heartbeats
+from orchestrator_site.processes import heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def follow(stop: threading.Event) -> None:
             reconcile_all.delay()  # catch up on anything missed while we were not listening
             delay = 0.5
             log.info("following engine events for instance %s", settings.ORCHESTRATOR_INSTANCE)
-            for event in engine.events(reconcile.instance_labels(), TRIGGERS):
+            for event in engine.events(engine.instance_labels(), TRIGGERS):
                 deployment_id = handle(event)
                 log.info("%s %s -> converge deployment %s", event.action, event.container_id[:12], deployment_id)
                 if stop.is_set():

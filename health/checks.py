@@ -20,7 +20,8 @@ from django.db import connection
 from django.utils import timezone
 
 from containers import engine
-from health import heartbeats, sampler
+from health import sampler
+from orchestrator_site.processes import heartbeats
 
 OK = "ok"
 DEGRADED = "degraded"

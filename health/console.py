@@ -17,7 +17,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.db.models import Case, F, FloatField, IntegerField, QuerySet, Sum, Value, When
 from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,9 +25,10 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from containers import engine
 from containers.models import Container
-from containers.views.dashboard import refresh_when_logged_out
-from health import history, sampler
+from containers.views.htmx import refresh_when_logged_out
+from health import history, resources, sampler
 from health.models import ContainerHealth, HealthClass
 
 # Worst first when sorted descending; a container never sampled yet ranks below stopped.
@@ -179,3 +180,23 @@ def container_charts(request: HttpRequest, pk: int) -> HttpResponse:
         "memory_limit_bytes": limit,
     }
     return render(request, "health/container_charts.html", context)
+
+
+@refresh_when_logged_out
+@login_required
+@require_GET
+def host_partial(request: HttpRequest) -> HttpResponse:
+    """The host's CPU, memory and disk: total, reserved by deployments, in use by managed containers.
+
+    Loaded after the page and polled on its own, so the dashboard renders from the database
+    even while the engine is slow or down (then this panel says so instead of failing the page).
+    """
+    try:
+        host = resources.report()
+    except engine.EngineUnavailable as exc:
+        return render(request, "health/partials/host.html", {"engine_error": str(exc)})
+    in_use = ContainerHealth.objects.filter(health_class__in=["healthy", "warning", "critical"]).aggregate(
+        memory=Sum("memory_bytes"),
+        cpu=Sum(F("cpu_pct") * F("container__deployment__cpu_limit") / 100, output_field=FloatField()),
+    )
+    return render(request, "health/partials/host.html", {"host": host, "in_use": in_use})

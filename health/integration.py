@@ -18,9 +18,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from containers import engine, reconcile
+from containers import engine
 from health import checks
-from health.models import Heartbeat
+from orchestrator_site.processes.models import Heartbeat
 
 LABEL_PROBE = "orchestrator.probe"
 PASSED = "ok"
@@ -109,7 +109,7 @@ def engine_probe() -> str:
     spec = engine.ContainerSpec(
         name=f"orchestrator-probe-{secrets.token_hex(4)}",
         image=settings.DEMO_IMAGE,
-        labels={**reconcile.instance_labels(), LABEL_PROBE: "1"},
+        labels={**engine.instance_labels(), LABEL_PROBE: "1"},
         cpu_limit=0.05,
         memory_limit_bytes=16 * 1024 * 1024,
     )

@@ -28,8 +28,9 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from health import durations, sampler
+from health import sampler
 from health.models import ContainerHealth, HealthClass
+from orchestrator_site.processes import durations
 
 LABELS = ["container", "id", "deployment"]
 GAUGES = [

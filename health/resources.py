@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from containers import engine, reconcile
+from containers import engine
 from containers.deployments import reserved
 
 
@@ -27,7 +27,7 @@ def disk_path(docker_root_dir: str) -> Path:
 def report() -> dict[str, Any]:
     """Raises ``EngineUnavailable`` (503) if the engine does not answer: without it there are no figures."""
     host = engine.host_info()
-    managed = engine.list_containers(reconcile.instance_labels())
+    managed = engine.list_containers(engine.instance_labels())
     reservation = reserved()
     cpu_cap = Decimal(str(host.cpus * settings.ADMISSION_CPU_FACTOR))
     memory_cap = int(host.memory_bytes * settings.ADMISSION_MEMORY_FACTOR)

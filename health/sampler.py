@@ -22,12 +22,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from containers import engine, reconcile
+from containers import engine
 from containers.models import Container, Event
-from health import classify, durations, sources
-from health.models import ContainerHealth, Heartbeat, Snapshot
+from health import classify, sources
+from health.models import ContainerHealth, Snapshot
 from health.readings import Reading
 from health.resources import disk_path
+from orchestrator_site.processes import durations
+from orchestrator_site.processes.models import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ def sample_round() -> RoundResult:
     result = RoundResult(started_at=timezone.now())
     rows = list(Container.objects.select_related("deployment", "health").order_by("pk"))
     # Containers no longer on the engine are left out: the reconciler is about to forget their rows.
-    states = {info.id: info.state for info in engine.list_containers(reconcile.instance_labels())}
+    states = {info.id: info.state for info in engine.list_containers(engine.instance_labels())}
     rows = [row for row in rows if row.docker_id in states]
     readings = sources.read([row.docker_id for row in rows if states[row.docker_id] == "running"])
     thresholds = classify.Thresholds(settings.HEALTH_WARNING_PCT, settings.HEALTH_CRITICAL_PCT)

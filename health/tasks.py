@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from containers import engine
-from health import heartbeats, rollups, sampler
+from health import rollups, sampler
+from orchestrator_site.processes import heartbeats
 
 
 @shared_task(ignore_result=True)

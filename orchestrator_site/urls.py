@@ -13,7 +13,5 @@ urlpatterns = [
     path("", include("tenancy.api.urls")),
     path("", include("health.urls")),
     path("", include("registry.urls")),
-    path("", include("containers.api.image_urls")),
-    path("", include("containers.api.urls")),
     path("", include("containers.urls")),
 ]

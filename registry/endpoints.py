@@ -1,7 +1,8 @@
 """Service endpoints: one function per action, called by the seed paths, the API and the reconciler.
 
 Every change writes an Event (``endpoint.registered``, ``endpoint.status``, ``endpoint.removed``).
-Managed containers are registered by :func:`sync_for_deployment` at the end of every converge;
+Managed containers are registered by :func:`sync_for_deployment` at the end of every converge
+(registered into ``containers.hooks.after_converge`` by this app's ``ready()``);
 external services register themselves through the API.
 """
 
@@ -151,6 +152,13 @@ def sync_for_deployment(deployment: Deployment) -> None:
         remove(endpoint, actor=AUTO_ACTOR)
     for container in wanted.values():
         _register_container(deployment, container)
+
+
+def after_converge(deployment_id: int) -> None:
+    """The ``containers.hooks.after_converge`` receiver: database work only, so it runs inline."""
+    deployment = Deployment.objects.filter(pk=deployment_id).first()
+    if deployment is not None:
+        sync_for_deployment(deployment)
 
 
 def _register_container(deployment: Deployment, container: Container) -> None:

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from containers.models import Container, Deployment, Event, Image, record
-from health.models import Heartbeat
+from orchestrator_site.processes.models import Heartbeat
 from registry.models import ServiceEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -79,8 +79,8 @@ CHANGELISTS = [
     "/admin/containers/event/",
     "/admin/containers/event/?q=created&kind=deployment.created",
     f"/admin/containers/event/?created_at__year={YEAR}",
-    "/admin/health/heartbeat/",
-    f"/admin/health/heartbeat/?q=worker&seen_at__year={YEAR}",
+    "/admin/processes/heartbeat/",
+    f"/admin/processes/heartbeat/?q=worker&seen_at__year={YEAR}",
     "/admin/registry/serviceendpoint/",
     "/admin/registry/serviceendpoint/?q=admin-web&status__exact=unknown&protocol__exact=http",
     f"/admin/registry/serviceendpoint/?created_at__year={YEAR}",
@@ -109,7 +109,7 @@ def test_searching_by_a_docker_id_prefix_finds_the_container(admin_client: Clien
         "/admin/containers/image/add/",
         "/admin/containers/deployment/add/",
         "/admin/containers/container/add/",
-        "/admin/health/heartbeat/add/",
+        "/admin/processes/heartbeat/add/",
         "/admin/registry/serviceendpoint/add/",
     ],
 )

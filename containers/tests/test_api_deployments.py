@@ -15,18 +15,17 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from conftest import wait_for
-from containers import engine, reconcile
+from containers import engine
 from containers.models import Container, Deployment, Event, Image
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("remove_test_containers")]
-
 
 
 SMALL = {"cpu_limit": "0.1", "memory_limit": "16m"}
 
 
 def on_engine(deployment_id: int) -> list[engine.ContainerInfo]:
-    return engine.list_containers({**reconcile.instance_labels(), engine.LABEL_DEPLOYMENT: str(deployment_id)})
+    return engine.list_containers({**engine.instance_labels(), engine.LABEL_DEPLOYMENT: str(deployment_id)})
 
 
 def page(port: int) -> str:

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from containers import engine, reconcile
+from containers import engine
 from containers.models import Deployment, Image
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def assert_refused(response: Any, field: str, status: int = 400) -> None:
     assert body["error"]
     assert field in body["fields"], body
     assert not Deployment.objects.exists()
-    assert engine.list_containers(reconcile.instance_labels()) == []
+    assert engine.list_containers(engine.instance_labels()) == []
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ CHATTY = ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do echo line-$i; done; exe
 def _remove_this_run_s_containers() -> Iterator[None]:
     """The database rolls back after each test but the engine does not: remove what the test started."""
     yield
-    for info in engine.list_containers(reconcile.instance_labels()):
+    for info in engine.list_containers(engine.instance_labels()):
         engine.remove_container(info.id)
 
 

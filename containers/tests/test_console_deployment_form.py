@@ -37,7 +37,7 @@ def image(db: None) -> Image:
 @pytest.fixture
 def _remove_this_run_s_containers() -> Iterator[None]:
     yield
-    for info in engine.list_containers(reconcile.instance_labels()):
+    for info in engine.list_containers(engine.instance_labels()):
         engine.remove_container(info.id)
 
 
@@ -250,7 +250,7 @@ def test_preview_of_a_memory_change_says_every_container_is_recreated(admin: Cli
         memory_limit_bytes=16 * 1024**2,
     )  # fmt: skip
     reconcile.converge(deployment.pk)
-    names = sorted(c.name for c in engine.list_containers(reconcile.deployment_labels(deployment)))
+    names = sorted(c.name for c in engine.list_containers(engine.deployment_labels(deployment.pk)))
 
     html = admin.post(
         f"/deployments/{deployment.pk}/edit/preview/",

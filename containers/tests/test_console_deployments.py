@@ -40,7 +40,7 @@ def admin(client: Client, user: Any) -> Client:
 def _remove_this_run_s_containers() -> Iterator[None]:
     """The database rolls back after each test but the engine does not: remove what the test started."""
     yield
-    for info in engine.list_containers(reconcile.instance_labels()):
+    for info in engine.list_containers(engine.instance_labels()):
         engine.remove_container(info.id)
 
 
@@ -53,7 +53,7 @@ def running(image: Image, name: str, replicas: int) -> Deployment:
 
 
 def on_engine(deployment: Deployment) -> list[engine.ContainerInfo]:
-    return engine.list_containers(reconcile.deployment_labels(deployment))
+    return engine.list_containers(engine.deployment_labels(deployment.pk))
 
 
 def rows_in_db(count: int) -> list[Deployment]:

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import docker_cli, wait_for
 from containers import engine, reconcile
+from containers.demo_image import DemoImageUnavailable, check_busybox, ensure_demo_image
 from containers.deployments import create_deployment
-from containers.images import DemoImageUnavailable, check_busybox, ensure_demo_image
 from containers.models import Event, Image
 from containers.tests.image_tags import unique_reference, untag
 
@@ -30,7 +30,7 @@ def test_a_container_of_it_serves_a_page_naming_the_container_as_an_unprivileged
         container_port=8080,
     )
     reconcile.converge(deployment.pk)
-    info = engine.list_containers(reconcile.deployment_labels(deployment))[0]
+    info = engine.list_containers(engine.deployment_labels(deployment.pk))[0]
     detail = engine.inspect_container(info.id)
 
     def page() -> str:

@@ -29,7 +29,7 @@ SMALL = {"cpu_limit": Decimal("0.05"), "memory_limit_bytes": 16 * 1024**2}
 def _remove_this_run_s_containers() -> Iterator[None]:
     """The database rolls back after each test but the engine does not: remove what the test started."""
     yield
-    for info in engine.list_containers(reconcile.instance_labels()):
+    for info in engine.list_containers(engine.instance_labels()):
         engine.remove_container(info.id)
 
 
@@ -41,7 +41,7 @@ def running(image: Image, name: str, replicas: int) -> Deployment:
 
 
 def names_on_engine(deployment: Deployment) -> set[str]:
-    return {c.name for c in engine.list_containers(reconcile.deployment_labels(deployment))}
+    return {c.name for c in engine.list_containers(engine.deployment_labels(deployment.pk))}
 
 
 def oldest_first(deployment: Deployment) -> list[str]:

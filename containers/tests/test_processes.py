@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import Process, deploy, docker_cli, wait_for
-from containers import engine, reconcile
+from containers import engine
 from containers.deployments import scale
 from containers.models import Container, Deployment, Event
 
@@ -19,11 +19,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def running(deployment: Deployment) -> set[str]:
-    return {c.id for c in engine.list_containers(reconcile.deployment_labels(deployment)) if c.running}
+    return {c.id for c in engine.list_containers(engine.deployment_labels(deployment.pk)) if c.running}
 
 
 def all_on_engine(deployment: Deployment) -> list[engine.ContainerInfo]:
-    return engine.list_containers(reconcile.deployment_labels(deployment))
+    return engine.list_containers(engine.deployment_labels(deployment.pk))
 
 
 def describe(processes: dict[str, Process]) -> str:

@@ -14,11 +14,10 @@ from django.urls import resolve
 from rest_framework.test import APIClient
 
 from conftest import TEST_IMAGE_PREFIX, docker_cli, wait_for
-from containers import engine, reconcile
+from containers import engine
 from containers.models import Container, Deployment, Event, Image
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("remove_test_containers")]
-
 
 
 SMALL = {"cpu_limit": "0.1", "memory_limit": "16m"}
@@ -26,7 +25,7 @@ SMALL = {"cpu_limit": "0.1", "memory_limit": "16m"}
 
 def managed() -> list[engine.ContainerInfo]:
     """Every container of this test run on the engine."""
-    return engine.list_containers(reconcile.instance_labels())
+    return engine.list_containers(engine.instance_labels())
 
 
 def page(port: int) -> str:

@@ -71,7 +71,7 @@ def test_a_container_killed_a_moment_ago_is_not_counted_as_running(
     api_client: APIClient, demo_image: Image, deployments: list[Deployment]
 ) -> None:
     deployment = deploy(deployments, demo_image, "seed-killed", 2)
-    victim = engine.list_containers(reconcile.deployment_labels(deployment))[0]
+    victim = engine.list_containers(engine.deployment_labels(deployment.pk))[0]
     docker_cli("kill", victim.id)
 
     item = by_reference(api_client.get("/images/"))[demo_image.reference]

@@ -18,13 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from containers import deployments, engine
 from containers.models import Container, Event, actor_name
-from containers.views.dashboard import refresh_when_logged_out
 from containers.views.events import events_queryset
+from containers.views.htmx import STOP_POLLING, refresh_when_logged_out
 
 LOG_LINES = 200
 CONTAINER_EVENTS = 50
-# htmx stops polling an element whose request is answered with this status.
-STOP_POLLING = 286
 
 
 def containers_queryset() -> QuerySet[Container]:

@@ -5,47 +5,29 @@ replicas reserve, the few deployments that most need a look (crash-looping and c
 with their containers counted by state, and the latest events. The full lists are a click away
 (the deployments list, each deployment's page), so the dashboard costs the same with 500
 containers as with 5. These views read the database mirror kept by the reconciler and never
-call the engine, so the console stays fast, and readable while the engine is down.
+call the engine, so the console stays fast, and readable while the engine is down. The host panel
+(CPU, memory and disk), which does ask the engine, is the health app's (``health.console.host_partial``),
+loaded after the page.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from decimal import Decimal
-from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
-from django_htmx.http import HttpResponseClientRefresh
 
 from containers.models import Container, Deployment, Event
+from containers.views.htmx import refresh_when_logged_out
 
 RECENT_EVENTS = 10
 DASHBOARD_DEPLOYMENTS = 10
-
-View = Callable[..., HttpResponse]
-
-
-def refresh_when_logged_out(view: View) -> View:
-    """For a poll from an expired session, reload the page rather than swap the login form into a table.
-
-    Without this, htmx follows ``login_required``'s redirect and puts the whole login page
-    inside the dashboard. A full reload lets ``login_required`` redirect the browser itself.
-    """
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if request.htmx and not request.user.is_authenticated:
-            return HttpResponseClientRefresh()
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def attention_first() -> Case:
@@ -145,27 +127,3 @@ def deployments_partial(request: HttpRequest) -> HttpResponse:
 @login_required
 def events_partial(request: HttpRequest) -> HttpResponse:
     return fragment_or_dashboard(request, "containers/partials/events.html", {"events": recent_events()})
-
-
-@refresh_when_logged_out
-@login_required
-@require_GET
-def host_partial(request: HttpRequest) -> HttpResponse:
-    """The host's CPU, memory and disk: total, reserved by deployments, in use by managed containers.
-
-    Loaded after the page and polled on its own, so the dashboard renders from the database
-    even while the engine is slow or down (then this panel says so instead of failing the page).
-    """
-    from containers import engine
-    from health import resources
-    from health.models import ContainerHealth
-
-    try:
-        host = resources.report()
-    except engine.EngineUnavailable as exc:
-        return render(request, "containers/partials/host.html", {"engine_error": str(exc)})
-    in_use = ContainerHealth.objects.filter(health_class__in=["healthy", "warning", "critical"]).aggregate(
-        memory=Sum("memory_bytes"),
-        cpu=Sum(F("cpu_pct") * F("container__deployment__cpu_limit") / 100, output_field=FloatField()),
-    )
-    return render(request, "containers/partials/host.html", {"host": host, "in_use": in_use})

@@ -30,12 +30,10 @@ from containers.models import Container, Deployment, Event, actor_name
 from containers.preview import Preview, preview_create, preview_scale, preview_update
 from containers.refusals import Refused
 from containers.views.counts import running_count
-from containers.views.dashboard import refresh_when_logged_out
+from containers.views.htmx import STOP_POLLING, refresh_when_logged_out
 
 TIMELINE_EVENTS = 50
 PAGE_SIZE = 25
-# htmx stops polling an element whose request is answered with this status.
-STOP_POLLING = 286
 T = "containers/deployments/"
 
 

@@ -26,7 +26,7 @@ from containers.api.images import LimitedUploadHandler, UploadTooLarge
 from containers.image_forms import ImagePullForm, ImageUploadForm
 from containers.models import Deployment, Image, actor_name
 from containers.refusals import Refused
-from containers.views.dashboard import refresh_when_logged_out
+from containers.views.htmx import refresh_when_logged_out
 
 PAGE = "containers/images/list.html"
 UPLOAD = "containers/images/upload_form.html"

@@ -5,39 +5,11 @@ Each list is filterable by deployment name (``?deployment=web``); deliveries als
 
 from __future__ import annotations
 
-import django_filters
 from rest_framework import viewsets
 
 from health.api import rule_serializers as s
+from health.filtersets import AlertDeliveryFilter, AlertRuleFilter, AutoscalerFilter, ProbeFilter
 from health.models import AlertDelivery, AlertRule, Autoscaler, Probe
-
-
-class ByDeployment(django_filters.FilterSet):
-    deployment = django_filters.CharFilter(field_name="deployment__name")
-
-
-class ProbeFilter(ByDeployment):
-    class Meta:
-        model = Probe
-        fields = ["deployment", "kind", "type", "enabled"]
-
-
-class AlertRuleFilter(ByDeployment):
-    class Meta:
-        model = AlertRule
-        fields = ["deployment", "enabled"]
-
-
-class AlertDeliveryFilter(ByDeployment):
-    class Meta:
-        model = AlertDelivery
-        fields = ["deployment", "rule", "status", "channel"]
-
-
-class AutoscalerFilter(ByDeployment):
-    class Meta:
-        model = Autoscaler
-        fields = ["deployment", "enabled"]
 
 
 class ProbeViewSet(viewsets.ModelViewSet):

@@ -15,7 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from containers.models import Container, Deployment, Image
-from health.models import ContainerHealth, Heartbeat
+from health.models import ContainerHealth
+from orchestrator_site.processes.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
 

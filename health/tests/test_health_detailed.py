@@ -11,9 +11,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from containers import engine
-from health import heartbeats
-from health.models import Heartbeat
 from orchestrator_site.celery import app as celery_app
+from orchestrator_site.processes import heartbeats
+from orchestrator_site.processes.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from conftest import TEST_INSTANCE, Process, docker_cli, wait_for
-from health import heartbeats
-from health.models import Heartbeat
+from orchestrator_site.processes import heartbeats
+from orchestrator_site.processes.models import Heartbeat
 
 PARTS = {"database", "broker", "worker", "watcher", "engine"}
 

@@ -14,8 +14,9 @@ from rest_framework.test import APIClient
 
 from containers import reconcile
 from containers.models import Container, Deployment, Image
-from health import durations
-from health.models import ContainerHealth, Heartbeat
+from health.models import ContainerHealth
+from orchestrator_site.processes import durations
+from orchestrator_site.processes.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,8 @@ from containers import engine, reconcile
 from containers.deployments import create_deployment
 from containers.models import Container, Deployment, Event, Image
 from health import sampler, sources
-from health.models import ContainerHealth, Heartbeat, Snapshot
+from health.models import ContainerHealth, Snapshot
+from orchestrator_site.processes.models import Heartbeat
 
 # Committed for real, like test_reconcile: rolled-back ids would be reused and adopt an earlier test's containers.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.authtoken.models import Token
 
 from containers import engine
-from containers.images import DemoImageUnavailable, ensure_demo_image
+from containers.demo_image import DemoImageUnavailable, ensure_demo_image
 from tenancy.models import Membership, default_organization
 from tenancy.roles import Role
 

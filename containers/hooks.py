@@ -1,0 +1,45 @@
+"""What the containers floor announces to the floors above it (registry, health, billing).
+
+A lower floor never imports a higher one. Instead it calls these hook lists at fixed points, and
+each higher app appends its receivers in its ``AppConfig.ready()``. A hook carries ids, never
+model instances, so a receiver reads what it needs itself; a receiver that does slow I/O (HTTP,
+the load balancer) queues its own task rather than holding up the caller.
+
+- ``after_converge(deployment_id)``: a converge of that deployment finished, under its lock,
+  with the container rows mirroring the engine. Receivers run inline, inside the lock.
+- ``before_container_stop(docker_ids)``: the orchestrator is about to remove these containers
+  (a converge's removals, a removal from the console or the API, a deleted deployment). The
+  last moment to read their counters.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+log = logging.getLogger(__name__)
+
+AfterConverge = Callable[[int], None]
+BeforeContainerStop = Callable[[Sequence[str]], None]
+
+after_converge: list[AfterConverge] = []
+before_container_stop: list[BeforeContainerStop] = []
+
+
+def converged(deployment_id: int) -> None:
+    """Tell every ``after_converge`` receiver. Their errors propagate: a converge that could not
+    publish its endpoints failed, and the next tick repeats it."""
+    for receiver in after_converge:
+        receiver(deployment_id)
+
+
+def stopping(docker_ids: Sequence[str]) -> None:
+    """Tell every ``before_container_stop`` receiver. A receiver's error is logged, never raised:
+    a container must still stop when, say, its last reading could not be taken."""
+    if not docker_ids:
+        return
+    for receiver in before_container_stop:
+        try:
+            receiver(list(docker_ids))
+        except Exception:
+            log.exception("before_container_stop receiver %r failed", receiver)
