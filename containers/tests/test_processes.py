@@ -69,8 +69,10 @@ def test_restarting_the_processes_adopts_what_runs_without_duplicates(
     demo_image: Any, orchestrator_processes: dict[str, Process]
 ) -> None:
     deployment = deploy(demo_image, "proc-adopt", 3, converge=False)
+    # The converge writes its rows after the engine runs the containers: wait for both, so the rows
+    # deleted below are not written again by the converge still finishing.
     wait_for(
-        lambda: len(running(deployment)) == 3,
+        lambda: len(running(deployment)) == 3 and Container.objects.filter(deployment=deployment).count() == 3,
         timeout=30,
         what=lambda: f"3 containers\n{describe(orchestrator_processes)}",
     )
