@@ -113,6 +113,11 @@ def evaluate(autoscaler: Autoscaler, now: datetime | None = None) -> Decision | 
     return decision
 
 
+def any_enabled() -> bool:
+    """Whether beat's autoscaling tick has anything to do (its gate: no autoscaler, no tick at all)."""
+    return Autoscaler.objects.filter(enabled=True).exists()
+
+
 def run() -> int:
     """Evaluate every enabled autoscaler; returns how many changed their deployment's replicas."""
     changed = 0

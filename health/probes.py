@@ -92,6 +92,11 @@ def check(probe: Probe, container: Container) -> Outcome:
     return outcome
 
 
+def any_enabled() -> bool:
+    """Whether beat's probe tick has anything to do (its gate: no probe, no tick at all)."""
+    return Probe.objects.filter(enabled=True).exists()
+
+
 def due(now: datetime) -> list[tuple[Probe, Container, ProbeResult | None]]:
     """Every (probe, running container) whose last check is at least the probe's period old."""
     probes = list(Probe.objects.filter(enabled=True).select_related("deployment"))

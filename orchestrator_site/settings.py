@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from orchestrator_site.env import envbool, envfloat, envint, envlist, envstr
+from orchestrator_site.schedules import gated
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("ORCHESTRATOR_VAR_DIR", str(BASE_DIR / "var")))
@@ -252,9 +253,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": HEALTH_PRUNE_INTERVAL_S,
         "options": {"expires": HEALTH_PRUNE_INTERVAL_S},
     },
+    # Gated: while no probe (autoscaler) is enabled, beat sends nothing (orchestrator_site/schedules.py).
     "health-probes": {
         "task": "health.tasks.run_probes",
-        "schedule": PROBE_TICK_S,
+        "schedule": gated(PROBE_TICK_S, "health.probes.any_enabled"),
         "options": {"expires": PROBE_TICK_S},
     },
     "health-alerts": {
@@ -264,7 +266,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "health-autoscale": {
         "task": "health.tasks.autoscale",
-        "schedule": AUTOSCALE_TICK_S,
+        "schedule": gated(AUTOSCALE_TICK_S, "health.autoscale.any_enabled"),
         "options": {"expires": AUTOSCALE_TICK_S},
     },
 }
