@@ -1,4 +1,4 @@
-# make run    the orchestrator on http://127.0.0.1:8000/ (SQLite + filesystem broker, no env needed)
+# make run    the orchestrator on http://127.0.0.1:8000/ (SQLite + a private Redis, under supervisord; no env needed)
 # make test   lint, Django checks, migrations check and pytest against PostgreSQL, Redis, a registry
 # make bench  the benchmarks in bench/
 # make lock   regenerate the hashed locks requirements*.txt from requirements*.in (UPGRADE=1: newest allowed)

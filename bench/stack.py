@@ -1,7 +1,7 @@
 """A throwaway orchestrator for benchmarks: web (gunicorn), worker and watcher as real processes.
 
-It runs the embedded default (SQLite + filesystem broker) in a temporary var dir unless
-DATABASE_URL / CELERY_BROKER_URL are set, labels its containers with its own instance name
+It runs the embedded default (SQLite + a private Redis on a unix socket, as ``make run`` does) in a
+temporary var dir unless DATABASE_URL / CELERY_BROKER_URL are set, labels its containers with its own instance name
 and removes exactly those when it stops.
 """
 
@@ -57,6 +57,8 @@ class Stack:
         self.procs.append(subprocess.Popen(list(argv), cwd=ROOT, env=self.env, stdout=log, stderr=log))
 
     def start(self) -> Stack:
+        if "CELERY_BROKER_URL" not in self.env:
+            self.start_redis()
         self.manage("migrate", "--noinput", "-v0")
         self.manage("bootstrap")  # registers (and if needed builds) the demo image
         # The last line: Django 5.2's shell prints a note about auto-imports first.
@@ -101,6 +103,32 @@ class Stack:
                 time.sleep(0.1)
         raise RuntimeError(f"the web process did not come up; logs in {self.var_dir}")
 
+    def start_redis(self) -> None:
+        """The embedded broker: redis-server on the unix socket settings.REDIS_SOCKET names for this var dir."""
+        sock = self.var_dir / "redis" / "redis.sock"
+        sock.parent.mkdir(parents=True, exist_ok=True)
+        self.spawn(
+            "redis",
+            "redis-server",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(sock.parent),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        )
+        deadline = time.monotonic() + 10
+        while not sock.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start; see {self.var_dir / 'redis.log'}")
+            time.sleep(0.05)
+
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
@@ -112,13 +140,17 @@ class Stack:
         return json.loads(raw) if raw else None
 
     def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        # The broker (started first) stops last, so the worker's warm shutdown can still reach it.
+        has_broker = bool(self.procs) and self.procs[0].args[0] == "redis-server"
+        broker, others = (self.procs[:1], self.procs[1:]) if has_broker else ([], self.procs)
+        for group in (others, broker):
+            for proc in group:
+                proc.terminate()
+            for proc in group:
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         ids = subprocess.run(
             ["docker", "ps", "-aq", "--filter", f"label=orchestrator.instance={self.instance}"],
             capture_output=True,

@@ -1,9 +1,11 @@
 """Component checks behind ``/health/detailed``: is each part of the orchestrator answering right now?
 
-Each check returns a :class:`Check`: ``ok``, ``degraded`` (answers, but something is off) or
-``down``, how long it took and a sentence for an operator. The broker and the engine are asked
-from a helper thread with a deadline, so a hung engine makes the answer slow by at most
-``HEALTH_CHECK_TIMEOUT_S`` instead of the engine client's own, much longer, timeout.
+Each check returns a :class:`Check`: ``ok``, ``degraded`` (answers, but something is off),
+``starting`` (its process started lately and has not reported since) or ``down``, how long it took
+and a sentence for an operator. Under ``make run``'s supervisor the start times come from
+supervisord, so right after a start (or a restart) a component is ``starting``, not ``down``.
+The broker and the engine are asked from a helper thread with a deadline, so a hung engine makes
+the answer slow by at most ``HEALTH_CHECK_TIMEOUT_S`` instead of the engine client's own, much longer, timeout.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -20,14 +23,25 @@ from django.db import connection
 from django.utils import timezone
 
 from containers import engine
-from health import sampler
+from health import sampler, supervision
 from orchestrator_site.processes import heartbeats
 
 OK = "ok"
 DEGRADED = "degraded"
 DOWN = "down"
+STARTING = "starting"
 # Without these the orchestrator cannot do its job at all; the rest only slows it down.
 ESSENTIAL = ("database", "engine")
+# The supervised programs a component's reports depend on: until it reports after the latest start
+# of these, it is starting (beat's tick and the sampler's rounds are run by a worker).
+PROGRAMS = {
+    "broker": ("redis",),
+    "worker": ("worker",),
+    "beat": ("beat", "worker"),
+    "watcher": ("watcher",),
+    "sampler": ("beat", "worker"),
+}
+Infos = dict[str, supervision.ProcessInfo] | None
 
 
 @dataclass(frozen=True)
@@ -86,12 +100,37 @@ def engine_check() -> Check:
     return _timed(run)
 
 
-def heartbeat(component: str, *, written_by: str = "") -> Check:
-    """A process is up if it proved so within ``HEARTBEAT_STALE_S``."""
+def started_at(component: str, infos: Infos) -> float | None:
+    """The latest start (epoch s) of the supervised programs ``component`` depends on, if supervised."""
+    if not infos:
+        return None
+    starts = [
+        info.started_at
+        for name in PROGRAMS.get(component, ())
+        if (info := infos.get(name)) and info.started_at and info.state in ("STARTING", "RUNNING")
+    ]
+    return max(starts, default=None)
+
+
+def _starting(started: float | None, last_report: datetime | None, grace_s: float) -> str | None:
+    """The detail of a ``starting`` status when the component's process started within ``grace_s`` and
+    the component has not reported since; else None."""
+    if started is None or (last_report is not None and last_report.timestamp() >= started):
+        return None
+    age = time.time() - started
+    if age > grace_s:
+        return None
+    return f"its process started {age:.1f}s ago and has not reported yet"
+
+
+def heartbeat(component: str, *, written_by: str = "", started: float | None = None) -> Check:
+    """A process is up if it proved so within ``HEARTBEAT_STALE_S``; starting if it started since."""
 
     def run() -> tuple[str, str]:
         seen = heartbeats.last_seen(component)
         suffix = f" ({written_by})" if written_by else ""
+        if (detail := _starting(started, seen, settings.HEARTBEAT_STALE_S)) is not None:
+            return STARTING, detail
         if seen is None:
             return DOWN, f"no heartbeat ever recorded{suffix}"
         age = (timezone.now() - seen).total_seconds()
@@ -102,11 +141,13 @@ def heartbeat(component: str, *, written_by: str = "") -> Check:
     return _timed(run)
 
 
-def sampler_check() -> Check:
+def sampler_check(started: float | None = None) -> Check:
     """The sampler is up if its last round started within ``HEALTH_SAMPLER_STALE_S``; the detail gives its lag."""
 
     def run() -> tuple[str, str]:
         state = sampler.status()
+        if (detail := _starting(started, state.last_round_at, settings.HEALTH_SAMPLER_STALE_S)) is not None:
+            return STARTING, detail
         if state.last_round_at is None or state.age_s is None:
             return DOWN, "no sampling round recorded (written by a worker running beat's sampling tick)"
         took = state.detail.get("duration_ms")
@@ -137,32 +178,59 @@ def _bounded(pool: ThreadPoolExecutor, fn: Callable[[], Check]) -> Callable[[], 
     return result
 
 
-def run_all() -> dict[str, Check]:
-    """Every component, in a stable order."""
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="health-check")
+def supervised() -> Infos:
+    """The supervised processes (None outside ``make run``'s supervisor); a supervisor that does not
+    answer counts as none, so the components are judged on their own reports."""
     try:
-        # Neither of these touches the database, so they can run on other threads.
+        return supervision.process_infos(timeout=settings.HEALTH_CHECK_TIMEOUT_S)
+    except Exception:
+        return None
+
+
+def run_all() -> tuple[dict[str, Check], Infos]:
+    """Every component, in a stable order, and the supervised processes they were judged with."""
+    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="health-check")
+    try:
+        # None of these touches the database, so they can run on other threads.
+        infos_future = pool.submit(supervised)
         broker_result = _bounded(pool, broker)
         engine_result = _bounded(pool, engine_check)
-        return {
+        try:
+            infos = infos_future.result(timeout=settings.HEALTH_CHECK_TIMEOUT_S)
+        except FutureTimeout:
+            infos = None
+        checks = {
             "database": database(),
             "broker": broker_result(),
-            "worker": heartbeat("worker", written_by="written when it runs beat's tick or /test/integration's ping"),
+            "worker": heartbeat(
+                "worker",
+                written_by="written when it runs beat's tick or /test/integration's ping",
+                started=started_at("worker", infos),
+            ),
             # Beat's tick is recorded by a worker, so a beat "down" while the worker is down proves little.
-            "beat": heartbeat("beat", written_by="recorded by a worker running beat's tick"),
-            "watcher": heartbeat("watcher"),
+            "beat": heartbeat(
+                "beat", written_by="recorded by a worker running beat's tick", started=started_at("beat", infos)
+            ),
+            "watcher": heartbeat("watcher", started=started_at("watcher", infos)),
             "engine": engine_result(),
-            "sampler": sampler_check(),
+            "sampler": sampler_check(started=started_at("sampler", infos)),
         }
+        broker_started = started_at("broker", infos)
+        if checks["broker"].status == DOWN and (detail := _starting(broker_started, None, 10.0)):
+            checks["broker"] = Check(STARTING, checks["broker"].latency_ms, detail)
+        return checks, infos
     finally:
         # A hung check keeps its thread until the client's own timeout; nobody waits for it.
         pool.shutdown(wait=False, cancel_futures=True)
 
 
 def overall(checks: dict[str, Check]) -> str:
-    """``ok`` if every component is; ``down`` if an essential one is; else ``degraded``."""
+    """``ok`` if every component is; ``down`` if an essential one is; ``starting`` if every component
+    that is not ok is still starting; else ``degraded``."""
     if all(check.status == OK for check in checks.values()):
         return OK
     if any(checks[name].status == DOWN for name in ESSENTIAL if name in checks):
         return DOWN
+    if all(check.status in (OK, STARTING) for check in checks.values()):
+        return STARTING
     return DEGRADED

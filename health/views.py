@@ -16,7 +16,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from health import checks, container_health, integration, resources, sampler
+from health import checks, container_health, integration, resources, sampler, supervision
 
 
 @never_cache
@@ -29,9 +29,10 @@ def health(request: HttpRequest) -> JsonResponse:
 @extend_schema(responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def health_detailed(request: Request) -> Response:
-    """Each component's status, latency and detail; 200 only when every one is ok."""
+    """Each component's status, latency and detail; 200 only when every one is ok. Under ``make run``'s
+    supervisor, ``processes`` has each process's state, uptime and restarts since the stack started."""
     started = time.perf_counter()
-    results = checks.run_all()
+    results, infos = checks.run_all()
     overall = checks.overall(results)
     body = {
         "status": overall,
@@ -40,6 +41,7 @@ def health_detailed(request: Request) -> Response:
         "components": {name: check.as_dict() for name, check in results.items()},
         "failing": [name for name, check in results.items() if check.status != checks.OK],
         "sampler": sampler_status(),
+        "processes": supervision.report(infos) if infos is not None else None,
     }
     return Response(body, status=status.HTTP_200_OK if overall == checks.OK else status.HTTP_503_SERVICE_UNAVAILABLE)
 

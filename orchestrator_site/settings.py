@@ -1,8 +1,8 @@
 """Settings for the orchestrator, all read from the environment.
 
-With no environment at all this runs the embedded default: SQLite (WAL) and a
-Celery broker on the filesystem, so ``make run`` needs no server. ``DATABASE_URL``,
-``CELERY_BROKER_URL`` and ``DOCKER_HOST`` switch to PostgreSQL, Redis and another engine.
+With no environment at all this runs the embedded default: SQLite (WAL) and a private Redis
+broker on a unix socket under var/ that ``make run`` starts itself. ``DATABASE_URL``,
+``CELERY_BROKER_URL`` and ``DOCKER_HOST`` switch to PostgreSQL, another Redis and another engine.
 """
 
 from __future__ import annotations
@@ -194,20 +194,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -----------------------------------------------------------------------
-BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
+# The embedded default is a private Redis that `make run` starts under supervision, listening on a
+# unix socket under var/ (no TCP port); production and the tests name theirs. Redis, unlike kombu's
+# filesystem transport, is safe with several producers and consumers (kombu #1551 killed the worker).
+REDIS_SOCKET = VAR_DIR / "redis" / "redis.sock"
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", f"redis+socket://{REDIS_SOCKET}")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
-if CELERY_BROKER_URL.startswith("filesystem"):
-    for sub in ("queue", "processed", "control"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        "polling_interval": 0.05,
-    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -272,6 +264,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # A heartbeat older than this means its process is down (/health/detailed).
 HEARTBEAT_STALE_S = envfloat("HEARTBEAT_STALE_S", 3 * HEARTBEAT_INTERVAL_S, minimum=1.0)
+# supervisord sets this in the processes it runs (make run): /health/detailed asks it about them.
+SUPERVISOR_SERVER_URL = envstr("SUPERVISOR_SERVER_URL", "")
 # How long /health/detailed waits for the broker or the engine before calling it down.
 HEALTH_CHECK_TIMEOUT_S = envfloat("HEALTH_CHECK_TIMEOUT_S", 3.0, minimum=0.1)
 # How long /test/integration waits for a worker to run its ping task.

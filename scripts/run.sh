@@ -1,58 +1,131 @@
 #!/usr/bin/env bash
-# Run the orchestrator in its embedded default (SQLite + filesystem broker; no env vars needed):
-# migrate, bootstrap, then the worker, beat and engine watcher in the background (logs in var/log/)
-# and gunicorn on http://127.0.0.1:8000/ in the foreground. Ctrl-C stops them all.
+# Run the orchestrator in its embedded default (no env vars needed): SQLite, and a private Redis
+# as the broker (unix socket var/redis/redis.sock, data in var/redis/). Migrate and bootstrap, then
+# every process under supervisord (see `program` below): a process that exits is restarted at once,
+# one that keeps dying within STARTSECS backs off (1 s, 2 s, ... 8 s, then the event listener retries
+# it every minute); every exit and restart is an event in the log and shows in /health/detailed.
+# "ready" is printed once /health/detailed answers 200 (every component ok). Ctrl-C stops them all.
+#
+# ORCHESTRATOR_VAR_DIR (default var/) and ORCHESTRATOR_PORT (default 8000) let tests and benches
+# run a second stack beside this one; CELERY_BROKER_URL set means an external broker (no private Redis).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit
 BIN=$ROOT/.venv/bin
+VAR=$(mkdir -p "${ORCHESTRATOR_VAR_DIR:-$VAR}" && cd "${ORCHESTRATOR_VAR_DIR:-$VAR}" && pwd)
+export ORCHESTRATOR_VAR_DIR=$VAR
+LOGDIR=$VAR/log
+PORT=${ORCHESTRATOR_PORT:-8000}
+URL=http://127.0.0.1:$PORT/
+mkdir -p "$LOGDIR" "$VAR/redis"
+ensure_pkgs redis-server curl
 
-# One run at a time: exactly one beat may exist. Children inherit the lock, so stray ones keep it.
+# One run per var dir: exactly one beat may exist. supervisord (exec'd below) keeps holding the lock.
 exec 9>"$VAR/run.lock"
-flock -n 9 || die "the orchestrator is already running (var/run.lock is held); stop it first"
+flock -n 9 || die "the orchestrator is already running ($VAR/run.lock is held); stop it first"
 
 "$BIN/python" manage.py migrate --noinput
 "$BIN/python" manage.py collectstatic --noinput -v0
-"$BIN/python" manage.py bootstrap
+"$BIN/python" manage.py bootstrap --url "$URL"
+TOKEN=$("$BIN/python" manage.py create_token admin)
 
-declare -A names=()
-start() { # start NAME CMD...: run CMD in the background, output to var/log/NAME.log
-  local name=$1
+# --- the supervised processes -----------------------------------------------------------------
+# program NAME COMMAND...: one supervised process, output in var/log/NAME.log. Adding a process
+# to `make run` is one more line below, e.g.
+#   program haproxy /usr/sbin/haproxy -W -db -f "$VAR/haproxy/haproxy.cfg"
+STARTSECS=3 # a process that dies sooner than this after its start counts as a failed start (backoff)
+# PRIORITY=N before it orders starts (low first) and stops (low last); the default is 100.
+program() {
+  local name=$1 arg cmd="" priority=${PRIORITY:-100}
   shift
-  "$@" >>"$LOGDIR/$name.log" 2>&1 &
-  names[$!]=$name
+  for arg; do cmd+="${cmd:+ }$(printf '%q' "$arg")"; done
+  cat <<INI
+
+[program:$name]
+command=${cmd//%/%%}
+directory=$ROOT
+priority=$priority
+autorestart=true
+startsecs=$STARTSECS
+startretries=8
+stopsignal=TERM
+stopwaitsecs=20
+stopasgroup=true
+killasgroup=true
+redirect_stderr=true
+stdout_logfile=$LOGDIR/$name.log
+stdout_logfile_maxbytes=20MB
+stdout_logfile_backups=2
+INI
 }
-# shellcheck disable=SC2317 # called from the traps
-running() { local p; for p; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
-# shellcheck disable=SC2317
-stop_all() {
-  trap - EXIT INT TERM
-  local -a pids
-  mapfile -t pids < <(jobs -pr)
-  ((${#pids[@]})) || return 0
-  log "stopping ${names[*]}"
-  kill "${pids[@]}" 2>/dev/null || true
-  for _ in {1..75}; do # up to 15 s for warm shutdowns (an idle celery worker needs ~7 s), then kill
-    running "${pids[@]}" || break
-    sleep 0.2
+
+{
+  cat <<INI
+[supervisord]
+nodaemon=true
+user=$(id -un)
+logfile=$LOGDIR/supervisord.log
+logfile_maxbytes=20MB
+logfile_backups=2
+pidfile=$VAR/supervisord.pid
+childlogdir=$LOGDIR
+environment=PYTHONUNBUFFERED="1"
+
+; Only this user may talk to it (the socket's mode), so it needs no password of its own.
+[unix_http_server]
+file=$VAR/supervisor.sock
+chmod=0700
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://$VAR/supervisor.sock
+
+; Records every exit, backoff and restart of the programs in the event log, and retries a program
+; that gave up (FATAL) every minute, so nothing stays down for good.
+[eventlistener:process-events]
+command=$BIN/python manage.py process_events
+directory=$ROOT
+events=PROCESS_STATE,SUPERVISOR_STATE_CHANGE
+buffer_size=1000
+autorestart=true
+priority=1
+stdout_logfile=NONE
+stderr_logfile=$LOGDIR/process-events.log
+INI
+  if [[ -z ${CELERY_BROKER_URL:-} ]]; then
+    # The private broker: no TCP port at all; the append-only file keeps queued tasks across its restarts.
+    PRIORITY=10 program redis redis-server --port 0 --unixsocket "$VAR/redis/redis.sock" --unixsocketperm 700 \
+      --dir "$VAR/redis" --save "" --appendonly yes --appendfsync everysec --logfile ""
+  fi
+  program web "$BIN/gunicorn" orchestrator_site.wsgi -b "127.0.0.1:$PORT" --workers 2 --threads 4 --timeout 120 \
+    --access-logfile -
+  program worker "$BIN/celery" -A orchestrator_site worker -l info --concurrency 4 --without-gossip \
+    --without-mingle -n "orchestrator@%h"
+  program beat "$BIN/celery" -A orchestrator_site beat -l info -s "$VAR/celerybeat-schedule"
+  program watcher "$BIN/python" manage.py watch_engine
+} >"$VAR/supervisord.conf"
+
+# --- ready -------------------------------------------------------------------------------------
+# In the background: say "ready" once every component answers ok (a process still starting is not).
+# shellcheck disable=SC2317 # run in the background below
+announce_ready() {
+  local deadline=$((SECONDS + 180)) code=""
+  while ((SECONDS < deadline)); do
+    code=$(curl -s -o "$VAR/health-detailed.json" -w '%{http_code}' -m 5 \
+      -H "Authorization: Token $TOKEN" "${URL}health/detailed" 2>/dev/null || true)
+    if [[ $code == 200 ]]; then
+      log "ready: every component is ok; console $URL (logs: $LOGDIR/); Ctrl-C stops everything"
+      return 0
+    fi
+    sleep 0.5
   done
-  kill -9 "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
+  log "not ready after 180 s; /health/detailed answered ${code:-nothing}: $(cat "$VAR/health-detailed.json" 2>/dev/null)"
 }
-trap stop_all EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+announce_ready &
 
-start worker "$BIN/celery" -A orchestrator_site worker -l info --concurrency 4
-start beat "$BIN/celery" -A orchestrator_site beat -l info -s "$VAR/celerybeat-schedule"
-start watcher "$BIN/python" manage.py watch_engine
-log "logs: $LOGDIR/{worker,beat,watcher}.log; web requests below; console: http://127.0.0.1:8000/"
-"$BIN/gunicorn" orchestrator_site.wsgi -b 127.0.0.1:8000 --workers 2 --threads 4 --timeout 120 --access-logfile - &
-names[$!]=web
-
-# Run until any of them exits (or Ctrl-C); the EXIT trap then stops the others.
-rc=0
-wait -n -p done_pid || rc=$?
-log "${names[$done_pid]} exited (status $rc); stopping the others"
-exit "$rc"
+log "starting $(grep -c '^\[program:' "$VAR/supervisord.conf") processes under supervisord (logs: $LOGDIR/)"
+# exec: Ctrl-C (SIGINT) and SIGTERM reach supervisord, which stops every program and then exits.
+exec "$BIN/supervisord" -c "$VAR/supervisord.conf"
