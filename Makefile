@@ -1,6 +1,6 @@
 # make run    the orchestrator on http://127.0.0.1:8000/ (SQLite + a private Redis, under supervisord; no env needed)
 # make test   lint, Django checks, migrations check and pytest against PostgreSQL, Redis, a registry
-# make bench  the benchmarks in bench/
+# make bench  the benchmarks in bench/ (make soak: the 30-minute soak of the embedded stack)
 # make lock   regenerate the hashed locks requirements*.txt from requirements*.in (UPGRADE=1: newest allowed)
 # make clean  remove var/ (database, logs, broker, registry data); keeps .venv
 SHELL := bash
@@ -11,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv engine test-services run test bench lock clean
+.PHONY: venv engine test-services run test bench soak lock clean
 
 # The venv is rebuilt only when a lock changes. The locks carry hashes, so pip installs exactly
 # the reviewed files (--require-hashes is implied) and nothing else.
@@ -44,9 +44,14 @@ test: test-services venv
 
 bench: export PYTHONPATH := $(CURDIR)
 bench: export DJANGO_SETTINGS_MODULE := orchestrator_site.settings
-# Runs every bench/*.py that is a script (has a __main__ guard); helpers like bench/stack.py are skipped.
+# Runs every bench/*.py that is a script (has a __main__ guard) but the soak; helpers like bench/stack.py
+# are skipped. The soak runs 30 minutes: `make soak` (MINUTES=N for another length).
 bench: engine venv
-	for f in $$(grep -l '^if __name__ == "__main__":' bench/*.py); do echo "== $$f"; $(BIN)/python "$$f"; done
+	for f in $$(grep -l '^if __name__ == "__main__":' bench/*.py | grep -v soak.py); do echo "== $$f"; $(BIN)/python "$$f"; done
+
+soak: export PYTHONPATH := $(CURDIR)
+soak: engine venv
+	$(BIN)/python bench/soak.py --minutes $(or $(MINUTES),30)
 
 # Top-level requirements live in requirements.in / requirements-dev.in; the locks pin every package
 # with its hashes for every platform. Without UPGRADE, pins already in a lock are kept and only
