@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 
 from containers.models import Event
-from health import checks, heartbeats, supervision
+from health import checks, supervision
 from health.checks import Check
 from health.supervision import ProcessInfo, Recorder
+from orchestrator_site.processes import heartbeats
 
 pytestmark = pytest.mark.django_db
 
