@@ -36,6 +36,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def _test_instance() -> Iterator[str]:
     """Give this run its own instance label, and remove its containers at the end."""
     settings.ORCHESTRATOR_INSTANCE = TEST_INSTANCE
+    # No HAProxy unless a test asks for its own (registry/tests/conftest.py: the lb fixture); worker
+    # subprocesses inherit this environment.
+    settings.LB_ENABLED = False
+    os.environ["LB_ENABLED"] = "0"
     yield TEST_INSTANCE
     from containers import engine
 

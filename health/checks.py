@@ -162,6 +162,24 @@ def sampler_check(started: float | None = None) -> Check:
     return _timed(run)
 
 
+def loadbalancer_check() -> Check:
+    """HAProxy answers on its admin socket and its servers agree with the registry."""
+
+    def run() -> tuple[str, str]:
+        from registry import haproxy, loadbalancer
+
+        if not settings.LB_ENABLED:
+            return OK, "disabled (LB_ENABLED=0)"
+        if not haproxy.alive():
+            return DOWN, f"HAProxy does not answer on {haproxy.admin_socket()}; the next load balancer tick starts it"
+        behind = loadbalancer.differences()
+        if behind:
+            return DEGRADED, f"HAProxy differs from the registry ({len(behind)} changes pending): {behind[0]}"
+        return OK, "HAProxy answers and agrees with the registry"
+
+    return _timed(run)
+
+
 def _bounded(pool: ThreadPoolExecutor, fn: Callable[[], Check]) -> Callable[[], Check]:
     """Start ``fn`` now in ``pool``; the returned callable waits for it until the deadline."""
     started = time.perf_counter()
@@ -214,6 +232,7 @@ def run_all() -> tuple[dict[str, Check], Infos]:
             "watcher": heartbeat("watcher", started=started_at("watcher", infos)),
             "engine": engine_result(),
             "sampler": sampler_check(started=started_at("sampler", infos)),
+            "loadbalancer": loadbalancer_check(),
         }
         broker_started = started_at("broker", infos)
         if checks["broker"].status == DOWN and (detail := _starting(broker_started, None, 10.0)):

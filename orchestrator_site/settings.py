@@ -218,6 +218,9 @@ PROBE_TICK_S = envfloat("PROBE_TICK_S", 1.0, minimum=0.5)
 PROBE_WORKERS = int(envfloat("PROBE_WORKERS", 16, minimum=1))
 ALERT_TICK_S = envfloat("ALERT_TICK_S", 3.0, minimum=0.5)
 AUTOSCALE_TICK_S = envfloat("AUTOSCALE_TICK_S", 15.0, minimum=1.0)
+# The load balancer's tick (registry/loadbalancer.py): start HAProxy if it is dead and make its
+# servers agree with the registry. Endpoint changes are also pushed at once, after their commit.
+LB_SYNC_INTERVAL_S = envfloat("LB_SYNC_INTERVAL_S", 2.0, minimum=0.5)
 # A tick that waited longer than its interval is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {
@@ -255,6 +258,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health.tasks.deliver_alerts",
         "schedule": ALERT_TICK_S,
         "options": {"expires": ALERT_TICK_S},
+    },
+    "loadbalancer-sync": {
+        "task": "registry.tasks.loadbalancer_tick",
+        "schedule": LB_SYNC_INTERVAL_S,
+        "options": {"expires": LB_SYNC_INTERVAL_S},
     },
     "health-autoscale": {
         "task": "health.tasks.autoscale",
@@ -310,6 +318,28 @@ BACKOFF_BASE_S = envfloat("BACKOFF_BASE_S", 1.0, minimum=0.0)
 BACKOFF_CAP_S = envfloat("BACKOFF_CAP_S", 300.0, minimum=0.0)
 RECONCILE_PARALLELISM = envint("RECONCILE_PARALLELISM", 8, minimum=1)
 DEMO_IMAGE = envstr("DEMO_IMAGE", "orchestrator-demo:latest")
+# --- load balancer and discovery (registry/) ------------------------------------------
+# HAProxy, Debian's package: one frontend per service on 127.0.0.1, changed through its Runtime API.
+LB_ENABLED = envbool("LB_ENABLED", True)
+HAPROXY_BIN = envstr("HAPROXY_BIN", "haproxy")
+# Its config, admin and master sockets, pid and lock files (short: a socket path has at most 107 bytes).
+HAPROXY_DIR = Path(envstr("HAPROXY_DIR", str(VAR_DIR / "haproxy")))
+# auto: the tick starts HAProxy (master-worker, daemon) when it is not running; never: someone else
+# runs it on the same directory (a process supervisor's `manage.py run_haproxy`, a compose service).
+HAPROXY_START = envstr("HAPROXY_START", "auto")
+if HAPROXY_START not in ("auto", "never"):
+    raise ImproperlyConfigured(f"HAPROXY_START must be auto or never, got {HAPROXY_START!r}")
+# Service frontends get a port from this range, once; ports of retired services are never reused.
+LB_PORT_MIN = envint("LB_PORT_MIN", 20000, minimum=1024)
+LB_PORT_MAX = envint("LB_PORT_MAX", 20999, minimum=1024)
+if LB_PORT_MIN > LB_PORT_MAX:
+    raise ImproperlyConfigured("LB_PORT_MIN must not be above LB_PORT_MAX")
+# Server slots per backend at least; a backend that outgrows its slots is given more by a reload.
+LB_MIN_SLOTS = envint("LB_MIN_SLOTS", 8, minimum=1)
+# Blocking discovery queries: the longest ?wait= accepted (longer ones are refused with a 400).
+DISCOVERY_MAX_WAIT_S = envfloat("DISCOVERY_MAX_WAIT_S", 600.0, minimum=1.0)
+# How often a process's watch hub polls the registry index (PostgreSQL also notifies at once).
+DISCOVERY_POLL_S = envfloat("DISCOVERY_POLL_S", 0.1, minimum=0.01)
 LOCK_DIR = VAR_DIR / "locks"
 LOCK_DIR.mkdir(parents=True, exist_ok=True)
 

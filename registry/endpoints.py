@@ -13,7 +13,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from containers.models import Container, Deployment, record
-from containers.refusals import Refused
+from containers.refusals import Refused, refuse
+from registry import services
 from registry.models import ServiceEndpoint
 
 AUTO_HOST = "127.0.0.1"  # managed containers publish their port on loopback only
@@ -29,6 +30,10 @@ class DuplicateEndpoint(Refused):
             name: ["an endpoint with this service, host and port already exists"]
             for name in ("service", "host", "port")
         }
+
+
+class FrontendCollision(Refused):
+    """The address is one of the load balancer's frontends: HAProxy would send the service to itself."""
 
 
 def snapshot(endpoint: ServiceEndpoint) -> dict[str, Any]:
@@ -59,7 +64,15 @@ def register(
     metadata: dict[str, Any] | None = None,
     container: Container | None = None,
 ) -> ServiceEndpoint:
-    """Add an endpoint; :class:`DuplicateEndpoint` if its address is already registered for the service."""
+    """Add an endpoint; :class:`DuplicateEndpoint` if its address is already registered for the service,
+    :class:`FrontendCollision` if it is one of the load balancer's own frontends."""
+    if host in services.LOOPBACK_HOSTS and port in services.frontend_ports():
+        refuse(
+            f"port {port} on {host} is a load balancer frontend; register the service's own address",
+            actor=actor,
+            field="port",
+            exc=FrontendCollision,
+        )
     endpoint = ServiceEndpoint(
         service=service,
         host=host,
@@ -137,6 +150,7 @@ def sync_for_deployment(deployment: Deployment) -> None:
     endpoint keeps its status, so an operator's ``draining`` is not undone by the next tick.
     A container whose host port changed (restarted) gets a new endpoint at its new address.
     """
+    services.ensure_for_deployment(deployment)
     wanted = {c.pk: c for c in deployment.containers.filter(status=Container.Status.RUNNING, host_port__isnull=False)}
     # The container's deployment is read again by each event written on removal.
     current = ServiceEndpoint.objects.filter(container__deployment=deployment).select_related("container__deployment")

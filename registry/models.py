@@ -1,4 +1,8 @@
-"""Service endpoints for discovery: managed containers register themselves, external ones by API."""
+"""Service endpoints for discovery, the services they form, and the registry's change index.
+
+Managed containers register themselves, external ones by API. Every deployment with a container
+port and every name that has endpoints is a :class:`Service` with its own HAProxy frontend port.
+"""
 
 from __future__ import annotations
 
@@ -38,3 +42,45 @@ class ServiceEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service} {self.host}:{self.port}"
+
+
+class Service(models.Model):
+    """A named service: its endpoints share one load-balanced frontend on 127.0.0.1.
+
+    The frontend port is chosen once and kept: a retired service keeps its row (and so its
+    port), so no other service ever gets that port and the same name coming back gets it again.
+    """
+
+    class Mode(models.TextChoices):
+        HTTP = "http"
+        TCP = "tcp"
+
+    name = models.SlugField(max_length=63, unique=True)
+    frontend_port = models.PositiveIntegerField(
+        unique=True, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.HTTP)
+    # The registry index of this service's last change (endpoints, status, created or retired).
+    modify_index = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def lb_url(self) -> str:
+        scheme = "http" if self.mode == self.Mode.HTTP else "tcp"
+        return f"{scheme}://127.0.0.1:{self.frontend_port}/"
+
+
+class RegistryIndex(models.Model):
+    """One row: a number that grows with every change to any service (Consul's index)."""
+
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.value)

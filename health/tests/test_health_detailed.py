@@ -17,7 +17,7 @@ from orchestrator_site.processes.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
 
-COMPONENTS = {"database", "broker", "worker", "beat", "watcher", "engine", "sampler"}
+COMPONENTS = {"database", "broker", "worker", "beat", "watcher", "engine", "sampler", "loadbalancer"}
 
 
 @pytest.fixture
