@@ -1,4 +1,5 @@
-"""The seed's ``/registry/endpoints`` paths (with or without a trailing slash) and ``/api/endpoints/``."""
+"""The seed's ``/registry/endpoints`` paths (with or without a trailing slash), ``/api/endpoints/`` and
+``/api/services/`` (discovery)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from registry.api import views
+from registry.api import services, views
 
 router = SimpleRouter()
 router.register("endpoints", views.ServiceEndpointViewSet, basename="endpoint")
@@ -16,5 +17,7 @@ urlpatterns: list[Any] = [
     re_path(r"^registry/endpoints/?$", views.endpoint_list, name="registry-endpoints"),
     re_path(r"^registry/endpoints/(?P<pk>[^/]+)/?$", views.endpoint_detail, name="registry-endpoint"),
     re_path(r"^registry/endpoints/(?P<pk>[^/]+)/status/?$", views.endpoint_status, name="registry-endpoint-status"),
+    path("api/services/", services.service_list, name="service-list"),
+    path("api/services/<slug:name>/", services.service_detail, name="service-detail"),
     path("api/", include(router.urls)),
 ]

@@ -1,0 +1,71 @@
+"""``GET /api/services/`` and ``GET /api/services/{name}/`` on the API server (sync, under WSGI).
+
+The same answers as the watch server's (``registry/asgi.py``), from the same functions in
+``registry.discovery``; a blocking query here holds a worker thread while it waits, so watchers
+should use the watch server (README: Service discovery).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from containers.api.errors import error_body
+from registry import discovery
+from registry.watch import ALL, hub
+
+PARAMETERS = [
+    OpenApiParameter("status", str, description="Endpoint statuses to list: comma-separated, or any (default healthy)"),
+    OpenApiParameter("index", int, description="Block until the index passes this one (a blocking query)"),
+    OpenApiParameter("wait", str, description="How long a blocking query waits: 30s (default), 2m, 500ms"),
+]
+
+
+def _headers(tag: str, index: int) -> dict[str, str]:
+    return {"ETag": tag, "X-Registry-Index": str(index), "Cache-Control": "no-cache"}
+
+
+def _bad(exc: discovery.BadQuery) -> Response:
+    return Response(error_body(exc.message, exc.field), status=status.HTTP_400_BAD_REQUEST)
+
+
+@extend_schema(parameters=PARAMETERS, responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def service_list(request: Request) -> Response:
+    """Every service with its LB URL and endpoint counts; ``index`` grows with any change."""
+    try:
+        query = discovery.parse_query(request.query_params)
+    except discovery.BadQuery as exc:
+        return _bad(exc)
+    index, data = discovery.list_body(query)
+    if query.index is not None and index <= query.index:
+        hub().wait_sync(ALL, query.index, query.wait_s)
+        index, data = discovery.list_body(query)
+    tag = discovery.etag(index, query, kind="all")
+    if discovery.matches(request.headers.get("If-None-Match"), tag):
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers=_headers(tag, index))
+    return Response(data, headers=_headers(tag, index))
+
+
+@extend_schema(parameters=PARAMETERS, responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def service_detail(request: Request, name: str) -> Response:
+    """One service: its ``lb_url`` and endpoints (address, port, status, container, since)."""
+    try:
+        query = discovery.parse_query(request.query_params)
+    except discovery.BadQuery as exc:
+        return _bad(exc)
+    snapshot = discovery.load(name)
+    if snapshot is not None and query.index is not None and snapshot.index <= query.index:
+        hub().wait_sync(name, query.index, query.wait_s)
+        snapshot = discovery.load(name)
+    if snapshot is None:
+        return Response(error_body(f"no service {name!r}", "name"), status=status.HTTP_404_NOT_FOUND)
+    tag = discovery.etag(snapshot.index, query)
+    if discovery.matches(request.headers.get("If-None-Match"), tag):
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers=_headers(tag, snapshot.index))
+    return Response(discovery.body(snapshot, query), headers=_headers(tag, snapshot.index))

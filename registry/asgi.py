@@ -1,0 +1,184 @@
+"""The watch server's discovery paths: ``/api/services/`` and ``/api/services/{name}/``, async.
+
+Hundreds of blocking queries wait here as coroutines on :mod:`registry.watch`'s hub, holding no
+thread. This is a plain ASGI app in front of Django's (``orchestrator_site/asgi.py`` routes these
+paths to it) rather than a Django async view: Django runs each sync middleware's hooks through
+one shared thread, which would make waking 500 watchers at once take most of a second. The
+answers are the API's (``registry/api/services.py``), from the same ``registry.discovery``.
+
+Authentication is the API's (its DRF authentication classes, a session cookie too); a client's
+credentials are remembered for ``AUTH_CACHE_S`` so a conditional GET costs no query at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest
+
+from registry import discovery
+from registry.watch import ALL, hub
+
+Scope = dict[str, Any]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+PREFIX = "/api/services/"
+AUTH_CACHE_S = 5.0
+_auth_cache: dict[str, float] = {}
+# One database load per service and index, however many watchers wake for it.
+_snapshots: dict[str, discovery.Snapshot] = {}
+_loading: dict[str, asyncio.Future[discovery.Snapshot | None]] = {}
+
+
+def handles(scope: Scope) -> bool:
+    return scope["type"] == "http" and str(scope["path"]).startswith(PREFIX)
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    request = ASGIRequest(scope, io.BytesIO())
+    if request.method not in ("GET", "HEAD"):
+        await _json(send, 405, {"error": f'Method "{request.method}" not allowed.'}, {"Allow": "GET, HEAD"})
+        return
+    if not await _authenticated(request):
+        await _json(send, 401, {"error": "Authentication credentials were not provided."})
+        return
+    name = str(scope["path"])[len(PREFIX) :].strip("/")
+    if "/" in name:
+        await _json(send, 404, {"error": f"no service {name!r}", "fields": {"name": [f"no service {name!r}"]}})
+        return
+    try:
+        query = discovery.parse_query(request.GET)
+    except discovery.BadQuery as exc:
+        await _json(send, 400, {"error": exc.message, "fields": {exc.field: [exc.message]}})
+        return
+    if name:
+        await _service(send, request, name, query)
+    else:
+        await _list(send, request, query)
+
+
+async def _service(send: Send, request: HttpRequest, name: str, query: discovery.Query) -> None:
+    watch = hub()
+    watch.start()
+    known = watch.known(name)
+    inm = request.headers.get("If-None-Match")
+    if query.index is None and known is not None and discovery.matches(inm, discovery.etag(known, query)):
+        # The hub saw this index within the poll interval: nothing changed, no database needed.
+        await _not_modified(send, discovery.etag(known, query), known)
+        return
+    snapshot = await _snapshot(name, known)
+    if snapshot is not None and query.index is not None and snapshot.index <= query.index:
+        await watch.wait_async(name, query.index, query.wait_s)
+        snapshot = await _snapshot(name, watch.known(name))
+    if snapshot is None:
+        await _json(send, 404, {"error": f"no service {name!r}", "fields": {"name": [f"no service {name!r}"]}})
+        return
+    tag = discovery.etag(snapshot.index, query)
+    if discovery.matches(inm, tag):
+        await _not_modified(send, tag, snapshot.index)
+        return
+    await _send(send, 200, discovery.render(discovery.body(snapshot, query)), _headers(tag, snapshot.index))
+
+
+async def _list(send: Send, request: HttpRequest, query: discovery.Query) -> None:
+    load = sync_to_async(discovery.list_body, thread_sensitive=False)
+    index, data = await load(query)
+    if query.index is not None and index <= query.index:
+        await hub().wait_async(ALL, query.index, query.wait_s)
+        index, data = await load(query)
+    tag = discovery.etag(index, query, kind="all")
+    if discovery.matches(request.headers.get("If-None-Match"), tag):
+        await _not_modified(send, tag, index)
+        return
+    await _send(send, 200, discovery.render(data), _headers(tag, index))
+
+
+async def _snapshot(name: str, known: int | None) -> discovery.Snapshot | None:
+    """The service's snapshot: cached when the hub says it is current, else loaded once for all askers."""
+    cached = _snapshots.get(name)
+    if cached is not None and known is not None and cached.index == known:
+        return cached
+    pending = _loading.get(name)
+    if pending is None:
+        pending = asyncio.get_running_loop().create_future()
+        _loading[name] = pending
+        try:
+            snapshot = await sync_to_async(discovery.load, thread_sensitive=False)(name)
+        except Exception as exc:
+            pending.set_exception(exc)
+            del _loading[name]
+            raise
+        if snapshot is not None:
+            _snapshots[name] = snapshot
+        else:
+            _snapshots.pop(name, None)
+        pending.set_result(snapshot)
+        del _loading[name]
+        return snapshot
+    return await asyncio.shield(pending)
+
+
+async def _authenticated(request: HttpRequest) -> bool:
+    key = request.headers.get("Authorization") or request.COOKIES.get("sessionid") or ""
+    if not key:
+        return False
+    if _auth_cache.get(key, 0.0) > time.monotonic():
+        return True
+    ok = await sync_to_async(_authenticate, thread_sensitive=False)(request)
+    if ok:
+        if len(_auth_cache) > 10_000:
+            _auth_cache.clear()
+        _auth_cache[key] = time.monotonic() + AUTH_CACHE_S
+    return ok
+
+
+def _authenticate(request: HttpRequest) -> bool:
+    """The API's authentication classes (tokens), then the console's session."""
+    from django.contrib.auth import get_user
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.db import close_old_connections
+    from rest_framework.authentication import SessionAuthentication
+    from rest_framework.exceptions import APIException
+    from rest_framework.request import Request
+    from rest_framework.settings import api_settings
+
+    close_old_connections()
+    authenticators = [
+        cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES if not issubclass(cls, SessionAuthentication)
+    ]
+    try:
+        user = Request(request, authenticators=authenticators).user
+    except APIException:
+        return False
+    if user is not None and user.is_authenticated:
+        return True
+    SessionMiddleware(lambda r: None).process_request(request)  # type: ignore[arg-type, return-value]
+    return bool(get_user(request).is_authenticated)
+
+
+def _headers(tag: str, index: int) -> dict[str, str]:
+    return {"ETag": tag, "X-Registry-Index": str(index), "Cache-Control": "no-cache"}
+
+
+async def _not_modified(send: Send, tag: str, index: int) -> None:
+    await _send(send, 304, b"", _headers(tag, index))
+
+
+async def _json(send: Send, status: int, data: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    await _send(send, status, json.dumps(data).encode(), headers or {})
+
+
+async def _send(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    if status != 304:
+        raw += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body if status != 304 else b""})
