@@ -1,8 +1,9 @@
 """The watch server's discovery paths: ``/api/services/`` and ``/api/services/{name}/``, async.
 
 Hundreds of blocking queries wait here as coroutines on :mod:`registry.watch`'s hub, holding no
-thread. This is a plain ASGI app in front of Django's (``orchestrator_site/asgi.py`` routes these
-paths to it) rather than a Django async view: Django runs each sync middleware's hooks through
+thread. ``application`` (what uvicorn serves: ``registry.asgi:application``) sends these paths to a
+plain ASGI app and everything else to Django's own ASGI handler. A plain app rather than a Django
+async view: Django runs each sync middleware's hooks through
 one shared thread, which would make waking 500 watchers at once take most of a second. The
 answers are the API's (``registry/api/services.py``), from the same ``registry.discovery``.
 
@@ -15,16 +16,22 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpRequest
+from django.core.asgi import get_asgi_application
 
-from registry import discovery
-from registry.watch import ALL, hub
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orchestrator_site.settings")
+django_application = get_asgi_application()  # sets Django up: the imports below need the app registry
+
+from django.core.handlers.asgi import ASGIRequest  # noqa: E402
+from django.http import HttpRequest  # noqa: E402
+
+from registry import discovery  # noqa: E402
+from registry.watch import ALL, hub  # noqa: E402
 
 Scope = dict[str, Any]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -40,6 +47,14 @@ _loading: dict[str, asyncio.Future[discovery.Snapshot | None]] = {}
 
 def handles(scope: Scope) -> bool:
     return scope["type"] == "http" and str(scope["path"]).startswith(PREFIX)
+
+
+async def application(scope: Scope, receive: Receive, send: Send) -> None:
+    """The watch server: discovery paths here, the rest (``/health``, the console) to Django."""
+    if handles(scope):
+        await app(scope, receive, send)
+    else:
+        await django_application(scope, receive, send)
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:

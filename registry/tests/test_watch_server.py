@@ -31,7 +31,7 @@ def free_port() -> int:
 def watch_server(transactional_db: None, tmp_path: Any) -> Iterator[int]:
     port = free_port()
     log = (tmp_path / "uvicorn.log").open("wb")
-    argv = [sys.executable, "-m", "uvicorn", "orchestrator_site.asgi:application", "--host", "127.0.0.1"]
+    argv = [sys.executable, "-m", "uvicorn", "registry.asgi:application", "--host", "127.0.0.1"]
     proc = subprocess.Popen(
         [*argv, "--port", str(port)], cwd=ROOT, env=conftest.test_database_env(), stdout=log, stderr=log
     )
