@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("tenancy.api.urls")),
     path("", include("health.urls")),
     path("", include("registry.urls")),
+    path("", include("registry.console_urls")),
     path("", include("containers.urls")),
 ]

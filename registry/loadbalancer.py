@@ -70,7 +70,7 @@ def desired() -> dict[str, Backend]:
     )
     for name, host, port, status in rows:
         if host not in resolved:
-            resolved[host] = _address(host)
+            resolved[host] = address(host)
         addr = resolved[host]
         if addr is None or (ipaddress.ip_address(addr).is_loopback and port in ours):
             continue  # unresolvable, or one of our own frontends: a loop, never a server
@@ -81,7 +81,7 @@ def desired() -> dict[str, Backend]:
     }
 
 
-def _address(host: str) -> str | None:
+def address(host: str) -> str | None:
     """An IP address for HAProxy's ``set server addr`` (it takes no names)."""
     try:
         return str(ipaddress.ip_address(host))
