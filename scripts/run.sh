@@ -6,7 +6,7 @@
 # it every minute); every exit and restart is an event in the log and shows in /health/detailed.
 # "ready" is printed once /health/detailed answers 200 (every component ok). Ctrl-C stops them all.
 #
-# ORCHESTRATOR_VAR_DIR (default var/) and ORCHESTRATOR_PORT (default 8000) let tests and benches
+# ORCHESTRATOR_VAR_DIR (default var/), ORCHESTRATOR_PORT (default 8000) and ORCHESTRATOR_WATCH_PORT (the watch server, default PORT+1) let tests and benches
 # run a second stack beside this one; CELERY_BROKER_URL set means an external broker (no private Redis).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -19,7 +19,10 @@ LOGDIR=$VAR/log
 PORT=${ORCHESTRATOR_PORT:-8000}
 URL=http://127.0.0.1:$PORT/
 mkdir -p "$LOGDIR" "$VAR/redis"
-ensure_pkgs redis-server curl
+ensure_pkgs redis-server curl haproxy
+# HAProxy is the supervisor's (program haproxy below): the load balancer tick only re-syncs it.
+export HAPROXY_START=never
+WATCH_PORT=${ORCHESTRATOR_WATCH_PORT:-$((PORT + 1))}
 
 # One run per var dir: exactly one beat may exist. supervisord (exec'd below) keeps holding the lock.
 exec 9>"$VAR/run.lock"
@@ -106,6 +109,10 @@ INI
     --without-mingle -n "orchestrator@%h"
   program beat "$BIN/celery" -A orchestrator_site beat -l info -s "$VAR/celerybeat-schedule"
   program watcher "$BIN/python" manage.py watch_engine
+  # The load balancer: renders its config from the registry, then runs HAProxy (master-worker) in the foreground.
+  program haproxy "$BIN/python" manage.py run_haproxy
+  # The watch server: blocking discovery queries (/api/services/?index=N&wait=30s) wait here as coroutines.
+  program watch "$BIN/uvicorn" registry.asgi:application --host 127.0.0.1 --port "$WATCH_PORT" --no-access-log
 } >"$VAR/supervisord.conf"
 
 # --- ready -------------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, engine_ready: None) -> Itera
     env.update(
         ORCHESTRATOR_VAR_DIR=str(base / "var"),
         ORCHESTRATOR_PORT=str(free_port()),
+        ORCHESTRATOR_WATCH_PORT=str(free_port()),
         ORCHESTRATOR_INSTANCE=f"test-stack-{uuid.uuid4().hex[:6]}",
         PYTHONUNBUFFERED="1",
     )
