@@ -5,6 +5,12 @@
  * are taken here as differences over time; a negative difference (the counters restarted with the
  * container) or a missing value leaves a gap rather than a made-up spike. The 15 min range refreshes
  * every 5 s while the tab is visible; each chart's latest values are also written out as text.
+ *
+ * The time axis always spans exactly the range asked for, [from, to] as the endpoint states them, so
+ * an hour with five minutes of data reads as an hour with a gap. A null point is put wherever two
+ * samples are further apart than a few sampling intervals, so the lines break there instead of
+ * bridging the time nothing was recorded. Each chart follows its figure's width (ResizeObserver);
+ * the axis bounds and the number of gaps drawn are written to data-x-min, data-x-max and data-gaps.
  */
 (function () {
   "use strict";
@@ -17,7 +23,12 @@
   const warningPct = parseFloat(root.dataset.warningPct);
   const criticalPct = parseFloat(root.dataset.criticalPct);
   const memoryLimit = parseFloat(root.dataset.memoryLimit) || null;
+  const intervalS = parseFloat(root.dataset.intervalS) || 5;
+  // Beyond this spacing two points are not neighbours: raw samples, 1-minute and 1-hour averages.
+  const GAP_S = { raw: intervalS * 3, "1m": 150, "1h": 9000 };
   const status = root.querySelector(".chart-status");
+  let xFrom = null;
+  let xTo = null;
   const buttons = document.querySelectorAll("button[data-range]");
   let range = root.dataset.range || LIVE_RANGE;
   let timer = null;
@@ -54,9 +65,16 @@
   const rate = (value) => (value == null ? "—" : size(value) + "/s");
 
   /* Columns for uPlot: x, then one array per series. Rates from consecutive counters. */
-  function columns(points) {
+  function columns(points, gapS) {
     const t = [], cpu = [], mem = [], memPct = [], rx = [], tx = [];
+    let gaps = 0;
     points.forEach((p, i) => {
+      if (i > 0 && p[0] - points[i - 1][0] > gapS) {
+        // One null point just after the last sample before the gap: uPlot breaks the line there.
+        t.push(points[i - 1][0] + gapS / 2);
+        for (const column of [cpu, mem, memPct, rx, tx]) column.push(null);
+        gaps++;
+      }
       t.push(p[0]);
       cpu.push(p[1]);
       mem.push(p[2]);
@@ -65,7 +83,7 @@
       rx.push(perSecond(prev, p, 4));
       tx.push(perSecond(prev, p, 5));
     });
-    return { t, cpu, mem, memPct, rx, tx };
+    return { t, cpu, mem, memPct, rx, tx, gaps };
   }
 
   function perSecond(prev, point, index) {
@@ -124,16 +142,35 @@
     const figure = root.querySelector(`[data-chart="${name}"]`);
     const plot = figure.querySelector(".plot");
     const opts = {
-      width: Math.max(plot.clientWidth, 300),
+      width: plotWidth(plot),
       height: 220,
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: yRange } },
+      // The x range is the one asked for, never the span of the data.
+      scales: {
+        x: { time: true, range: (u, min, max) => (xFrom == null ? [min, max] : [xFrom, xTo]) },
+        y: { range: yRange },
+      },
       axes: [{ stroke: muted, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor, width: 1 } }, axis(yFormat, bytes)],
       series: [{}, ...series],
       plugins: levels ? [levelsPlugin(levels)] : [],
+      // uPlot settles its scales after setData returns: the axis actually drawn is known here.
+      hooks: {
+        setScale: [
+          (u, key) => {
+            if (key !== "x" || name !== "cpu") return;
+            root.dataset.xMin = String(u.scales.x.min);
+            root.dataset.xMax = String(u.scales.x.max);
+          },
+        ],
+      },
     };
     const empty = [[], ...series.map(() => [])];
-    return { plot: new uPlot(opts, empty, plot), figure };
+    return { plot: new uPlot(opts, empty, plot), element: plot, figure };
+  }
+
+  /* The width the figure gives its plot; small screens get a narrower chart, never a zero-width one. */
+  function plotWidth(element) {
+    return Math.max(Math.floor(element.clientWidth), 200);
   }
 
   function maxOf(values, floor) {
@@ -187,10 +224,13 @@
   }
 
   function show(body) {
-    const c = columns(body.points);
+    xFrom = Date.parse(body.from) / 1000;
+    xTo = Date.parse(body.to) / 1000;
+    const c = columns(body.points, GAP_S[body.resolution] || intervalS * 3);
     charts.cpu.plot.setData([c.t, c.cpu]);
     charts.memory.plot.setData([c.t, c.mem]);
     charts.network.plot.setData([c.t, c.rx, c.tx]);
+    root.dataset.gaps = String(c.gaps);
     const memPct = lastValue(c.memPct);
     setLatest("cpu", `${pct(lastValue(c.cpu))}, highest in range ${pct(maxOf(c.cpu, 0))}`);
     setLatest("memory", size(lastValue(c.mem)) + (memPct == null ? "" : ` (${pct(memPct)} of its limit)`));
@@ -256,16 +296,18 @@
 
   buttons.forEach((b) => b.addEventListener("click", () => choose(b.dataset.range)));
 
-  let resizeFrame = null;
-  window.addEventListener("resize", () => {
-    cancelAnimationFrame(resizeFrame);
-    resizeFrame = requestAnimationFrame(() => {
-      for (const { plot, figure } of Object.values(charts)) {
-        plot.setSize({ width: Math.max(plot.clientWidth, 300), height: 220 });
-      }
-    });
-  });
-
   build();
+
+  // Each chart follows its own box: window resizes, a narrower layout, a sidebar opening. The plot
+  // element is a block whose width its figure sets, so drawing into it never feeds back a new size.
+  const observer = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const chart = Object.values(charts).find((c) => c.element === entry.target);
+      const width = plotWidth(entry.target);
+      if (chart && chart.plot.width !== width) chart.plot.setSize({ width: width, height: 220 });
+    }
+  });
+  for (const chart of Object.values(charts)) observer.observe(chart.element);
+
   choose(range);
 })();

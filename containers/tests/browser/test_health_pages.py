@@ -4,6 +4,8 @@ out the drop when a restart reset them."""
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from containers.models import Container, Deployment, Image
 from containers.tests.browser.pages import look_at
@@ -107,3 +110,86 @@ def test_the_charts_draw_rates_without_the_restart_s_drop_and_switch_range(
     expect(console.get_by_role("button", name="7 d")).to_have_attribute("aria-pressed", "true")
     expect(console.get_by_role("button", name="15 min")).to_have_attribute("aria-pressed", "false")
     expect(console.get_by_role("status")).to_contain_text("No hourly averages for the last 7 days yet")
+
+
+@pytest.fixture
+def interrupted(transactional_db: Any) -> Container:
+    """A container sampled for half a minute 50 minutes ago, then not until the last 20 s."""
+    image = Image.objects.create(reference="orchestrator-test/health-gaps:1")
+    deployment = Deployment.objects.create(name="gappy", image=image, replicas=1, memory_limit_bytes=64 * MIB)
+    row = Container.objects.create(
+        deployment=deployment, docker_id=uuid.uuid4().hex * 2, name="gappy-1", status="running"
+    )
+    now = timezone.now()
+    moments = [now - timedelta(minutes=50, seconds=-5 * n) for n in range(6)] + [
+        now - timedelta(seconds=5 * n) for n in range(4, -1, -1)
+    ]
+    Snapshot.objects.bulk_create(
+        Snapshot(
+            container=row,
+            deployment=deployment,
+            taken_at=moment,
+            running=True,
+            health_class="healthy",
+            cpu_pct=5.0,
+            memory_bytes=6 * MIB,
+            memory_pct=9.4,
+            net_rx_bytes=100 * n,
+            net_tx_bytes=50 * n,
+        )
+        for n, moment in enumerate(moments)
+    )
+    return row
+
+
+def axis_span(page: Page) -> tuple[float, float]:
+    charts = page.locator("#health-charts")
+    expect(charts).to_have_attribute("data-x-max", re.compile(r"^\d"))
+    return float(charts.get_attribute("data-x-min") or 0), float(charts.get_attribute("data-x-max") or 0)
+
+
+def test_the_time_axis_spans_the_whole_range_with_a_gap_where_nothing_was_sampled(
+    console: Page, interrupted: Container
+) -> None:
+    console.goto(f"/console/health/containers/{interrupted.pk}/")
+    expect(console.locator(".uplot canvas")).to_have_count(3)
+    for button, seconds in (("1 h", 3600), ("24 h", 86400), ("7 d", 7 * 86400), ("15 min", 900)):
+        console.get_by_role("button", name=button).click()
+        expect(console.get_by_role("button", name=button)).to_have_attribute("aria-pressed", "true")
+        # The answer for the range comes after the click: wait for an axis of that length.
+        try:
+            console.wait_for_function(
+                f"() => {{ const d = document.getElementById('health-charts').dataset;"
+                f" return Math.abs(d.xMax - d.xMin - {seconds}) <= 2; }}",
+                timeout=5000,
+            )
+        except PlaywrightTimeout:
+            low, high = axis_span(console)
+            pytest.fail(f"{button}: the axis spans {high - low} s, not {seconds} s")
+        low, high = axis_span(console)
+        assert high == pytest.approx(time.time(), abs=30), f"{button}: the axis ends at {high}, not now"
+        if button == "1 h":
+            # Two runs of samples 50 minutes apart: the line breaks between them.
+            expect(console.locator("#health-charts")).to_have_attribute("data-gaps", "1")
+
+
+def test_the_charts_follow_their_box_through_resizes(console: Page, interrupted: Container) -> None:
+    console.goto(f"/console/health/containers/{interrupted.pk}/")
+    canvases = console.locator(".uplot canvas")
+    expect(canvases).to_have_count(3)
+
+    def widths() -> list[tuple[int, int]]:
+        return console.eval_on_selector_all(
+            "#health-charts .plot",
+            "plots => plots.map(p => [p.clientWidth, p.querySelector('canvas').getBoundingClientRect().width])",
+        )
+
+    for width in (700, 390, 1280):
+        console.set_viewport_size({"width": width, "height": 800})
+        console.wait_for_function(
+            """() => [...document.querySelectorAll('#health-charts .plot')].every(
+                 p => Math.abs(p.clientWidth - p.querySelector('canvas').getBoundingClientRect().width) <= 1)"""
+        )
+        for box, canvas in widths():
+            assert canvas > 150, f"at {width} px a chart is {canvas} px wide"
+            assert abs(box - canvas) <= 1, f"at {width} px a chart is {canvas} px wide in a {box} px box"
