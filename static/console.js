@@ -107,6 +107,106 @@
     });
   }, true);
 
+  // The main navigation folds behind its Menu button on a narrow screen (CSS decides when); the
+  // script makes the button work, so without it the menu simply stays unfolded.
+  document.addEventListener("DOMContentLoaded", function () {
+    var toggle = document.querySelector(".main-nav .nav-toggle");
+    if (!toggle) return;
+    var nav = toggle.closest(".main-nav");
+    nav.classList.add("folding");
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      nav.classList.toggle("open", open);
+    });
+  });
+
+  // Tables become stacked cards on a narrow screen (CSS decides when): each cell is labelled with its
+  // column's heading here, so the templates stay plain tables. Without the script a table keeps its
+  // columns and scrolls inside its wrapper.
+  function labelCells(root) {
+    var tables = root.querySelectorAll ? root.querySelectorAll("main table") : [];
+    Array.prototype.forEach.call(tables, function (table) {
+      var head = table.tHead && table.tHead.rows[table.tHead.rows.length - 1];
+      if (!head) return;
+      var labels = [];
+      Array.prototype.forEach.call(head.cells, function (cell) {
+        var text = cell.textContent.replace(/\s+/g, " ").replace(/[▲▼]/g, "").trim();
+        for (var i = 0; i < cell.colSpan; i++) labels.push(text);
+      });
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        Array.prototype.forEach.call(body.rows, function (row) {
+          var column = 0;
+          Array.prototype.forEach.call(row.cells, function (cell) {
+            if (cell.colSpan === 1 && labels[column] && !cell.hasAttribute("data-label")) {
+              cell.setAttribute("data-label", labels[column]);
+            }
+            column += cell.colSpan;
+          });
+        });
+      });
+      fit(table);
+    });
+  }
+  // Stacked only when the columns would not fit their box: measured with the class off, in the
+  // same frame (nothing is painted in between), outer tables before the ones nested in them.
+  function fit(table) {
+    var box = table.parentElement;
+    table.classList.remove("stacked");
+    if (box && table.scrollWidth > box.clientWidth + 1) table.classList.add("stacked");
+  }
+  function fitAll() {
+    Array.prototype.forEach.call(document.querySelectorAll("main table"), function (table) {
+      if (table.tHead) fit(table);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { labelCells(document); });
+  // afterSwap, not afterSettle: it runs before the browser paints the new rows.
+  document.addEventListener("htmx:afterSwap", function () { labelCells(document); });
+  var fitFrame = null;
+  window.addEventListener("resize", function () {
+    cancelAnimationFrame(fitFrame);
+    fitFrame = requestAnimationFrame(fitAll);
+  });
+
+  // Lost contact: while the page's polling requests fail (no answer at all, or a gateway's), a
+  // banner says since when the figures on the page are old; the next answer clears it. The charts
+  // script, which polls with fetch, reports through console:contact and console:contact-lost.
+  var lastContact = new Date();
+  function twoDigits(n) { return (n < 10 ? "0" : "") + n; }
+  function clock(date) {
+    return twoDigits(date.getUTCHours()) + ":" + twoDigits(date.getUTCMinutes()) + ":" + twoDigits(date.getUTCSeconds()) + " UTC";
+  }
+  function contactLost() {
+    var banner = document.getElementById("lost-contact");
+    if (!banner) return;
+    var time = banner.querySelector("time");
+    time.textContent = clock(lastContact);
+    time.setAttribute("datetime", lastContact.toISOString());
+    banner.hidden = false;
+  }
+  function contact() {
+    lastContact = new Date();
+    var banner = document.getElementById("lost-contact");
+    if (banner) banner.hidden = true;
+  }
+  function polling(elt) {
+    var trigger = elt && elt.getAttribute && elt.getAttribute("hx-trigger");
+    return Boolean(trigger && trigger.indexOf("every") !== -1);
+  }
+  var GONE = [0, 502, 504];
+  document.addEventListener("htmx:sendError", function (event) { if (polling(event.detail.elt)) contactLost(); });
+  document.addEventListener("htmx:timeout", function (event) { if (polling(event.detail.elt)) contactLost(); });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!polling(event.detail.elt) || !event.detail.xhr) return;
+    var status = event.detail.xhr.status;
+    if (GONE.indexOf(status) !== -1) contactLost();
+    else contact();
+  });
+  document.addEventListener("console:contact-lost", contactLost);
+  document.addEventListener("console:contact", contact);
+
   // The one-time token: focusing the field selects the whole key, ready to copy.
   document.addEventListener("focusin", function (event) {
     if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();

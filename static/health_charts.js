@@ -265,7 +265,9 @@
       }
       if (!response.ok) throw new Error(`the history endpoint answered ${response.status}`);
       show(await response.json());
+      document.dispatchEvent(new CustomEvent("console:contact"));
     } catch (error) {
+      if (error instanceof TypeError) document.dispatchEvent(new CustomEvent("console:contact-lost"));
       if (mine === request) status.textContent = `Could not load the figures: ${error.message}. Retrying.`;
     } finally {
       if (mine === request) root.removeAttribute("aria-busy");
