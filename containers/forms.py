@@ -20,6 +20,7 @@ from django.conf import settings
 
 from containers.limits import format_memory, parse_cpu, parse_memory
 from containers.models import Deployment, Image
+from containers.names import validate_name
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -49,10 +50,17 @@ def check_replicas(value: int) -> None:
 class DeploymentForm(forms.Form):
     """Create a deployment; :class:`DeploymentEditForm` drops the name and keeps secrets out of the page."""
 
-    name = forms.SlugField(
-        max_length=63,
-        help_text="Lowercase letters, digits and dashes; names its containers. Cannot be changed later.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "web"}),
+    # Checked by validate_name alone, so a bad name gets one message in plain words (not also
+    # Django's "Ensure this value has at most 63 characters").
+    name = forms.CharField(
+        validators=[validate_name],
+        help_text=(
+            "Lowercase letters, digits and dashes, starting and ending with a letter or digit, "
+            "at most 63 characters; names its containers. Cannot be changed later."
+        ),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "placeholder": "web", "maxlength": 63, "spellcheck": "false"}
+        ),
     )
     image = forms.ModelChoiceField(queryset=Image.objects.order_by("reference"), empty_label="Choose an image…")
     replicas = forms.IntegerField(min_value=0, initial=1, validators=[check_replicas])

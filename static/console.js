@@ -170,6 +170,28 @@
     fitFrame = requestAnimationFrame(fitAll);
   });
 
+  // After a refused submit the focus goes to the first field marked invalid, so a keyboard or screen
+  // reader user lands on what needs fixing (htmx would leave it on the body). Only for answers to a
+  // form's post: a poll's refresh never moves the focus.
+  function focusFirstInvalid(root) {
+    var field = root && root.querySelector && root.querySelector("[aria-invalid=true]");
+    if (field) field.focus();
+    return Boolean(field);
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var config = event.detail.requestConfig;
+    if (!config || config.verb === "get") return;
+    var target = event.detail.target;
+    // An outerHTML swap replaced the target: look in what took its place (same id).
+    var fresh = (target && target.id && document.getElementById(target.id)) || target;
+    if (!(fresh && document.body.contains(fresh) && focusFirstInvalid(fresh))) return;
+  });
+  // Without htmx (a plain post answered with the form and its errors): the same on load.
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("main form[method=post] [aria-invalid=true]");
+    if (form) form.focus();
+  });
+
   // Lost contact: while the page's polling requests fail (no answer at all, or a gateway's), a
   // banner says since when the figures on the page are old; the next answer clears it. The charts
   // script, which polls with fetch, reports through console:contact and console:contact-lost.
@@ -195,14 +217,20 @@
     var trigger = elt && elt.getAttribute && elt.getAttribute("hx-trigger");
     return Boolean(trigger && trigger.indexOf("every") !== -1);
   }
+  // Remembered per request: after an outerHTML swap htmx reports the new element, not the poller.
+  var polls = new WeakSet();
   var GONE = [0, 502, 504];
-  document.addEventListener("htmx:sendError", function (event) { if (polling(event.detail.elt)) contactLost(); });
-  document.addEventListener("htmx:timeout", function (event) { if (polling(event.detail.elt)) contactLost(); });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (polling(event.detail.elt) && event.detail.xhr) polls.add(event.detail.xhr);
+  });
   document.addEventListener("htmx:afterRequest", function (event) {
-    if (!polling(event.detail.elt) || !event.detail.xhr) return;
-    var status = event.detail.xhr.status;
-    if (GONE.indexOf(status) !== -1) contactLost();
+    var xhr = event.detail.xhr;
+    if (!xhr || !polls.has(xhr)) return;
+    if (GONE.indexOf(xhr.status) !== -1) contactLost();
     else contact();
+  });
+  document.addEventListener("htmx:timeout", function (event) {
+    if (event.detail.xhr && polls.has(event.detail.xhr)) contactLost();
   });
   document.addEventListener("console:contact-lost", contactLost);
   document.addEventListener("console:contact", contact);

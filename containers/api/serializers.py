@@ -16,9 +16,11 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from containers.limits import format_memory, parse_cpu, parse_memory
 from containers.models import Container, Deployment, Event, Image
+from containers.names import name_problem
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -135,6 +137,17 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "memory_limit_bytes", "state", "generation", "crash_count", "backoff_until", "last_error",
             "created_at", "updated_at",
         ]  # fmt: skip
+        # The name's shape is checked by validate_name in plain words, instead of the slug pattern's
+        # "Enter a valid slug"; uniqueness stays a field error.
+        extra_kwargs = {
+            "name": {
+                "validators": [
+                    UniqueValidator(
+                        queryset=Deployment.objects.all(), message="a deployment with this name already exists"
+                    )
+                ]
+            }
+        }
 
     def get_env_keys(self, deployment: Deployment) -> list[str]:
         return sorted(deployment.env)
@@ -142,6 +155,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
     def validate_name(self, value: str) -> str:
         if self.instance is not None and value != self.instance.name:
             raise serializers.ValidationError("cannot be changed; create a new deployment instead")
+        if self.instance is None and (problem := name_problem(value)) is not None:
+            raise serializers.ValidationError(problem)
         return value
 
     def with_defaults(self) -> dict[str, Any]:

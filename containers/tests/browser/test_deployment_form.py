@@ -36,3 +36,25 @@ def test_memory_abc_is_an_error_next_to_the_field_and_creates_nothing(console: P
     look_at(console, "deployment-form-error")
     assert not Deployment.objects.exists()
     assert not Event.objects.filter(kind="deployment.created").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("My-App", "use lowercase letters only: a name becomes a container's host name — for example “my-app”"),
+        ("my_app", "only lowercase letters, digits and dashes; “_” cannot be used — for example “my-app”"),
+    ],
+)
+def test_a_name_that_is_no_dns_label_is_refused_in_plain_words(
+    console: Page, demo_image: Any, name: str, words: str
+) -> None:
+    console.goto("/deployments/new/")
+    console.get_by_label("Name").fill(name)
+    console.get_by_label("Image").select_option(label=settings.DEMO_IMAGE)
+    console.get_by_role("button", name="Create deployment").click()
+
+    field = console.get_by_label("Name")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(console.locator("#id_name + small.error")).to_have_text(words)
+    expect(console.get_by_text("slug")).to_have_count(0)
+    assert not Deployment.objects.exists()
