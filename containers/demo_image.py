@@ -3,6 +3,7 @@ HTTP), since these machines cannot pull from a public registry."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import struct
 import tempfile
@@ -56,6 +57,19 @@ def check_busybox(path: Path = BUSYBOX) -> None:
         )
 
 
+# Names the demo image's recipe; an engine holding a build of another recipe gets it rebuilt.
+DEMO_REVISION_LABEL = "org.orchestrator.demo.revision"
+
+
+def demo_revision() -> str:
+    """A digest of the files in ``containers/demo``: it changes whenever the recipe does."""
+    digest = hashlib.sha256()
+    for item in sorted(DEMO_CONTEXT.iterdir()):
+        if item.is_file():
+            digest.update(item.name.encode() + b"\0" + item.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def build_demo_image(reference: str) -> engine.ImageInfo:
     """Build the demo image from ``containers/demo`` plus the host's static busybox."""
     check_busybox()
@@ -65,16 +79,20 @@ def build_demo_image(reference: str) -> engine.ImageInfo:
             if item.is_file():
                 shutil.copy2(item, context / item.name)
         shutil.copy2(BUSYBOX, context / "busybox")
-        return engine.build_image(context, reference)
+        return engine.build_image(context, reference, labels={DEMO_REVISION_LABEL: demo_revision()})
 
 
 def ensure_demo_image(actor: str) -> Image:
-    """``settings.DEMO_IMAGE`` on the engine (built if missing) and its row; cheap when both exist."""
+    """``settings.DEMO_IMAGE`` on the engine (built if missing or of an older recipe) and its row;
+    cheap when both exist."""
     reference = settings.DEMO_IMAGE
     try:
         info = engine.inspect_image(reference)
         built = False
     except engine.ImageNotFound:
+        info = build_demo_image(reference)
+        built = True
+    if not built and info.labels.get(DEMO_REVISION_LABEL) != demo_revision():
         info = build_demo_image(reference)
         built = True
     with transaction.atomic():

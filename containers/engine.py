@@ -76,6 +76,7 @@ class ImageInfo:
     references: tuple[str, ...]
     size_bytes: int
     created_at: datetime | None
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,7 @@ def _image_info(attrs: dict[str, Any]) -> ImageInfo:
         references=tuple(t for t in (attrs.get("RepoTags") or []) if t != "<none>:<none>"),
         size_bytes=int(attrs.get("Size", 0)),
         created_at=created_at,
+        labels=dict((attrs.get("Config") or {}).get("Labels") or {}),
     )
 
 
@@ -320,9 +322,9 @@ def remove_image(reference: str) -> None:
         client().images.remove(reference)
 
 
-def build_image(context_dir: Path, tag: str) -> ImageInfo:
+def build_image(context_dir: Path, tag: str, labels: dict[str, str] | None = None) -> ImageInfo:
     with translate_errors():
-        client().images.build(path=str(context_dir), tag=tag, rm=True, forcerm=True)
+        client().images.build(path=str(context_dir), tag=tag, rm=True, forcerm=True, labels=labels or {})
     return inspect_image(tag)
 
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Entry point of the demo image: write a page naming this container (its hostname), then serve it.
+# Entry point of the demo image: write a page naming this container (its hostname), then serve it,
+# logging every request (-vv: the client, the path, the status) to stderr, which is the container's log.
 set -eu
 name=$(hostname)
 cat >/www/index.html <<HTML
@@ -12,4 +13,5 @@ cat >/www/index.html <<HTML
 </body>
 </html>
 HTML
-exec httpd -f -p 8080 -h /www
+echo "demo: ${name} serving /www on port 8080; each request is logged below" >&2
+exec httpd -f -vv -p 8080 -h /www

@@ -11,7 +11,13 @@ import pytest
 
 from conftest import docker_cli, wait_for
 from containers import engine, reconcile
-from containers.demo_image import DemoImageUnavailable, check_busybox, ensure_demo_image
+from containers.demo_image import (
+    DEMO_REVISION_LABEL,
+    DemoImageUnavailable,
+    check_busybox,
+    demo_revision,
+    ensure_demo_image,
+)
 from containers.deployments import create_deployment
 from containers.models import Event, Image
 from containers.tests.image_tags import unique_reference, untag
@@ -70,3 +76,21 @@ def test_a_dynamically_linked_busybox_is_refused_naming_the_package(tmp_path: Pa
 
 def test_the_static_busybox_of_this_machine_is_accepted() -> None:
     check_busybox()
+
+
+def test_a_build_of_an_older_recipe_is_rebuilt(demo_image: Image, tmp_path: Path, settings: Any) -> None:
+    current = settings.DEMO_IMAGE
+    settings.DEMO_IMAGE = unique_reference("demo-stale")
+    # The demo image as an older recipe built it: same reference, another revision label.
+    (tmp_path / "Dockerfile").write_text(f"FROM {current}\nLABEL {DEMO_REVISION_LABEL}=older\n")
+    stale = engine.build_image(tmp_path, settings.DEMO_IMAGE)
+    try:
+        assert stale.labels[DEMO_REVISION_LABEL] == "older"
+        image = ensure_demo_image(actor="tests")
+
+        rebuilt = engine.inspect_image(settings.DEMO_IMAGE)
+        assert rebuilt.id == image.docker_id != stale.id
+        assert rebuilt.labels[DEMO_REVISION_LABEL] == demo_revision()
+        assert Event.objects.filter(kind="image.built", message__contains=settings.DEMO_IMAGE).exists()
+    finally:
+        untag(settings.DEMO_IMAGE)

@@ -40,7 +40,7 @@ def test_a_saved_image_uploads_with_progress_and_is_listed(console: Page, demo_i
         console.evaluate(WATCH_PROGRESS)
 
         console.get_by_label("Image archive").set_input_files(archive)
-        console.get_by_role("button", name="Upload").click()
+        console.get_by_role("button", name="Upload", exact=True).click()
 
         expect(console.locator("#image-upload [role=status].note")).to_have_text(f"Uploaded {reference}.")
         row = console.locator("#images tbody tr", has=console.get_by_text(reference, exact=True))
