@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
@@ -112,6 +112,23 @@ class ContainerBriefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(
+    examples=[
+        # On PATCH, sent unchanged, the name is refused (names never change): nothing is altered.
+        OpenApiExample(
+            "A small web deployment",
+            value={
+                "name": "web",
+                "image": "orchestrator-demo:latest",
+                "replicas": 1,
+                "cpu_limit": "0.1",
+                "memory_limit": "64m",
+                "container_port": 8080,
+            },
+            request_only=True,
+        )
+    ]
+)
 class DeploymentSerializer(serializers.ModelSerializer):
     """Desired state. ``memory_limit`` is the short form, ``memory_limit_bytes`` the same in bytes."""
 
@@ -167,6 +184,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
         return values
 
 
+# Swagger UI sends the example unchanged on Execute: it must never stop or remove anything.
+@extend_schema_serializer(examples=[OpenApiExample("Two replicas", value={"replicas": 2}, request_only=True)])
 class ScaleSerializer(serializers.Serializer):
     replicas = serializers.IntegerField(min_value=0, validators=[check_replicas])
 
