@@ -94,7 +94,8 @@ def test_it_filters_by_kind_and_by_actor(alice: Client) -> None:
     by_both = alice.get(PAGE, {"kind": "container.restarted", "actor": "bob"})
     by_prefix = alice.get(PAGE, {"kind__startswith": "container."})
 
-    assert rows_on(by_kind) == 5 and "container.restarted" not in by_kind.content.decode()
+    # The kind's choice lists every kind; the rows hold only the chosen one.
+    assert rows_on(by_kind) == 5 and "<code>container.restarted</code>" not in by_kind.content.decode()
     assert rows_on(by_actor) == 2
     assert rows_on(by_both) == 4
     assert rows_on(by_prefix) == 4

@@ -51,7 +51,11 @@ def event_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(filterset.qs if valid else Event.objects.none(), PAGE_SIZE).get_page(request.GET.get("page"))
     # For the deployment select; a deleted deployment's id is still accepted (events outlive it).
     deployments = list(Deployment.objects.only("pk", "name").order_by("name"))
+    # The kinds to choose from: those that occur (an index-only scan of the kind index).
+    kinds = list(Event.objects.order_by("kind").values_list("kind", flat=True).distinct())
     context = {
+        "kinds": kinds,
+        "kind_prefixes": sorted({kind.split(".", 1)[0] + "." for kind in kinds if "." in kind}),
         "filterset": filterset,
         "page": page,
         "events": page.object_list,
