@@ -9,6 +9,7 @@ converges exactly as in production. A missing Chromium fails the run; it never s
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from containers.tests.browser.pages import HEIGHT, WIDTH, log_in, save_screenshot
+from conftest import SMALL_CPU, SMALL_MEMORY
+from containers.models import Container, Deployment, Event, Image, record
+from containers.tests.browser.pages import HEIGHT, LONG_NAME, WIDTH, log_in, save_screenshot
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -94,3 +97,47 @@ def console(page: Page, user: Any) -> Page:
     log_in(page, "alice", PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     return page
+
+
+LONG_REFERENCE = "registry.example.internal:5000/a-team-with-a-long-name/an-application-called-this:2026.11.24-build"
+LONG_ERROR = "the engine refused: " + "a very long explanation that never ends " * 8
+
+
+@pytest.fixture
+def crowded(engine_ready: None, transactional_db: Any) -> Deployment:
+    """A deployment with the longest values the console allows: every page's worst case for layout."""
+    image = Image.objects.create(reference=LONG_REFERENCE, size_bytes=123_456_789)
+    deployment = Deployment.objects.create(
+        name=LONG_NAME,
+        image=image,
+        replicas=12,
+        cpu_limit=SMALL_CPU,
+        memory_limit_bytes=SMALL_MEMORY,
+        container_port=8080,
+        command=["sh", "-c", "exec some-server --with-a-flag --and-another=" + "x" * 120],
+        env={"A_RATHER_LONG_VARIABLE_NAME": "1", "ANOTHER_ONE": "2"},
+        state=Deployment.State.BACKOFF,
+        last_error=LONG_ERROR,
+    )
+    Container.objects.bulk_create(
+        Container(
+            deployment=deployment,
+            docker_id=uuid.uuid4().hex * 2,
+            name=f"{LONG_NAME}-{n:06x}",
+            status=Container.Status.EXITED if n % 3 else Container.Status.RUNNING,
+            exit_code=137 if n % 3 else None,
+            host_port=40000 + n,
+        )
+        for n in range(12)
+    )
+    for _ in range(30):
+        record(
+            "deployment.updated",
+            actor="a-user-with-a-long-name@example.com",
+            message=f"{LONG_NAME} changed: " + "every field there is " * 10,
+            deployment=deployment,
+            before={"command": deployment.command, "env_keys": sorted(deployment.env)},
+            after={"command": deployment.command + ["--more"], "env_keys": sorted(deployment.env)},
+        )
+    Event.objects.create(kind="container.died", actor="reconciler", container_docker_id="f" * 64, message="x" * 400)
+    return deployment

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page
 
 from conftest import ROOT
 
 WIDTH, HEIGHT = 1280, 800
+LONG_NAME = "a-deployment-name-as-long-as-the-form-allows-which-is-63-chars-x"[:63]
 # A screenshot shows the whole page down to this height: enough for every page's top and its first rows.
 SCREENSHOT_MAX_HEIGHT = 1600
 # Gitignored; the best ones are copied by hand into docs/screenshots/ for the README.
@@ -41,3 +43,24 @@ def look_at(page: Page, name: str) -> None:
     page.wait_for_load_state("networkidle")
     assert horizontal_overflow(page) <= 0, f"{page.url} scrolls sideways by {horizontal_overflow(page)} px"
     save_screenshot(page, name)
+
+
+def main_pages(deployment: Any) -> dict[str, str]:
+    """Every console page with an address, for the ``crowded`` deployment (checks that visit them all)."""
+    container = deployment.containers.order_by("pk").first()
+    assert container is not None
+    return {
+        "dashboard": "/",
+        "deployments": "/deployments/",
+        "deployment-new": "/deployments/new/",
+        "deployment": f"/deployments/{deployment.pk}/",
+        "deployment-edit": f"/deployments/{deployment.pk}/edit/",
+        "deployment-stop": f"/deployments/{deployment.pk}/stop/",
+        "deployment-delete": f"/deployments/{deployment.pk}/delete/",
+        "container": f"/console/containers/{container.pk}/",
+        "fleet": "/console/health/",
+        "charts": f"/console/health/containers/{container.pk}/",
+        "images": "/console/images/",
+        "events": "/console/events/",
+        "account": "/account/",
+    }

@@ -3,75 +3,17 @@ console allows: a 63-character deployment name, a long registry reference, a lon
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 import pytest
 from playwright.sync_api import Page, expect
 
-from conftest import SMALL_CPU, SMALL_MEMORY
-from containers.models import Container, Deployment, Event, Image, record
-from containers.tests.browser.pages import horizontal_overflow, save_screenshot
+from containers.models import Deployment
+from containers.tests.browser.pages import LONG_NAME, horizontal_overflow, main_pages, save_screenshot
 
 pytestmark = pytest.mark.browser
 
-LONG_NAME = "a-deployment-name-as-long-as-the-form-allows-which-is-63-chars-x"[:63]
-LONG_REFERENCE = "registry.example.internal:5000/a-team-with-a-long-name/an-application-called-this:2026.11.24-build"
-LONG_ERROR = "the engine refused: " + "a very long explanation that never ends " * 8
-
-
-@pytest.fixture
-def crowded(engine_ready: None, transactional_db: Any) -> Deployment:
-    image = Image.objects.create(reference=LONG_REFERENCE, size_bytes=123_456_789)
-    deployment = Deployment.objects.create(
-        name=LONG_NAME,
-        image=image,
-        replicas=12,
-        cpu_limit=SMALL_CPU,
-        memory_limit_bytes=SMALL_MEMORY,
-        container_port=8080,
-        command=["sh", "-c", "exec some-server --with-a-flag --and-another=" + "x" * 120],
-        env={"A_RATHER_LONG_VARIABLE_NAME": "1", "ANOTHER_ONE": "2"},
-        state=Deployment.State.BACKOFF,
-        last_error=LONG_ERROR,
-    )
-    Container.objects.bulk_create(
-        Container(
-            deployment=deployment,
-            docker_id=uuid.uuid4().hex * 2,
-            name=f"{LONG_NAME}-{n:06x}",
-            status=Container.Status.EXITED if n % 3 else Container.Status.RUNNING,
-            exit_code=137 if n % 3 else None,
-            host_port=40000 + n,
-        )
-        for n in range(12)
-    )
-    for _ in range(30):
-        record(
-            "deployment.updated",
-            actor="a-user-with-a-long-name@example.com",
-            message=f"{LONG_NAME} changed: " + "every field there is " * 10,
-            deployment=deployment,
-            before={"command": deployment.command, "env_keys": sorted(deployment.env)},
-            after={"command": deployment.command + ["--more"], "env_keys": sorted(deployment.env)},
-        )
-    Event.objects.create(kind="container.died", actor="reconciler", container_docker_id="f" * 64, message="x" * 400)
-    return deployment
-
 
 def test_no_main_page_scrolls_sideways_at_1280_px(console: Page, crowded: Deployment) -> None:
-    pages = {
-        "dashboard": "/",
-        "deployments": "/deployments/",
-        "deployment-new": "/deployments/new/",
-        "deployment": f"/deployments/{crowded.pk}/",
-        "deployment-edit": f"/deployments/{crowded.pk}/edit/",
-        "deployment-stop": f"/deployments/{crowded.pk}/stop/",
-        "deployment-delete": f"/deployments/{crowded.pk}/delete/",
-        "images": "/console/images/",
-        "events": "/console/events/",
-        "account": "/account/",
-    }
+    pages = main_pages(crowded)
     too_wide = {}
     for name, url in pages.items():
         console.goto(url)
@@ -81,26 +23,6 @@ def test_no_main_page_scrolls_sideways_at_1280_px(console: Page, crowded: Deploy
         save_screenshot(console, f"crowded-{name}")
 
     assert not too_wide, f"pages wider than 1280 px (by how many px): {too_wide}"
-
-
-def main_pages(deployment: Deployment) -> dict[str, str]:
-    container = deployment.containers.order_by("pk").first()
-    assert container is not None
-    return {
-        "dashboard": "/",
-        "deployments": "/deployments/",
-        "deployment-new": "/deployments/new/",
-        "deployment": f"/deployments/{deployment.pk}/",
-        "deployment-edit": f"/deployments/{deployment.pk}/edit/",
-        "deployment-stop": f"/deployments/{deployment.pk}/stop/",
-        "deployment-delete": f"/deployments/{deployment.pk}/delete/",
-        "container": f"/console/containers/{container.pk}/",
-        "fleet": "/console/health/",
-        "charts": f"/console/health/containers/{container.pk}/",
-        "images": "/console/images/",
-        "events": "/console/events/",
-        "account": "/account/",
-    }
 
 
 @pytest.mark.parametrize("width", [390, 1000])
