@@ -114,7 +114,28 @@ def sync_images() -> list[Image]:
 # --- upload, pull, delete ---------------------------------------------------------------------
 
 
-def upload_image(path: Path, actor: str) -> list[Image]:
+@dataclass
+class Upload:
+    """What an uploaded archive brought: every image in it, and those that were already present
+    under the same reference with the same id (their origin is kept: re-uploading changes nothing)."""
+
+    images: list[Image]
+    already_present: list[Image]
+
+    def summary(self) -> str:
+        new = [image.reference for image in self.images if image not in self.already_present]
+        parts = []
+        if new:
+            parts.append("Uploaded " + ", ".join(new) + ".")
+        for image in self.already_present:
+            parts.append(
+                f"{image.reference} was already present (same id {image.docker_id.removeprefix('sha256:')[:12]}); "
+                f"nothing changed (its origin stays “{image.source}”)."
+            )
+        return " ".join(parts)
+
+
+def upload_image(path: Path, actor: str) -> Upload:
     """``docker load`` an uploaded tar (``docker save`` output) and record the images it brought."""
     try:
         references = engine.load_image(path)
@@ -122,15 +143,25 @@ def upload_image(path: Path, actor: str) -> list[Image]:
         record("request.refused", actor=actor, message=str(exc), after={"field": "file"})
         raise
     infos = {reference: engine.inspect_image(reference) for reference in references}
+    known = {image.reference: image for image in Image.objects.filter(reference__in=references)}
+    present = {ref for ref, info in infos.items() if ref in known and known[ref].docker_id == info.id}
     with transaction.atomic():
-        images = [upsert(reference, info, Image.Source.UPLOAD) for reference, info in infos.items()]
+        images = [
+            known[reference] if reference in present else upsert(reference, info, Image.Source.UPLOAD)
+            for reference, info in infos.items()
+        ]
         record(
             "image.uploaded",
             actor=actor,
-            message=f"uploaded {', '.join(references)}",
-            after={"references": references, "docker_ids": sorted({info.id for info in infos.values()})},
+            message=f"uploaded {', '.join(references)}"
+            + (f" ({', '.join(sorted(present))} already present, unchanged)" if present else ""),
+            after={
+                "references": references,
+                "docker_ids": sorted({info.id for info in infos.values()}),
+                "already_present": sorted(present),
+            },
         )
-    return images
+    return Upload(images=images, already_present=[image for image in images if image.reference in present])
 
 
 def check_reference(reference: str, *, actor: str) -> str:
@@ -169,16 +200,17 @@ def _stored_reference(reference: str, info: engine.ImageInfo) -> str:
 def pull_image(reference: str, username: str = "", password: str = "", *, actor: str) -> Image:
     """Pull ``reference`` from its registry, with credentials if given (used once, never kept)."""
     tagged = check_reference(reference.strip(), actor=actor)
-    failure: tuple[str, type[Refused]] | None = None
+    failure: tuple[str, str, type[Refused]] | None = None
     try:
         info = engine.pull_image(tagged, username, password)
-    except engine.ImageNotFound:
-        failure = (f"{tagged} was not found in its registry", NotFound)
+    except engine.ImageNotFound as exc:
+        failure = (pull_failure_words(tagged, "not found"), _scrub(str(exc), password), NotFound)
     except engine.PullFailed as exc:
-        failure = (_scrub(str(exc), password), PullRefused)
+        raw = _scrub(str(exc), password)
+        failure = (pull_failure_words(tagged, raw), raw, PullRefused)
     if failure is not None:
         # Refused outside the except block: the engine's exception (and its request) is not chained on.
-        refuse(failure[0], actor=actor, field="reference", exc=failure[1])
+        refuse(failure[0], actor=actor, field="reference", exc=failure[2], detail=failure[1])
     stored = _stored_reference(tagged, info)
     with transaction.atomic():
         image = upsert(stored, info, Image.Source.PULL)
@@ -189,6 +221,34 @@ def pull_image(reference: str, username: str = "", password: str = "", *, actor:
             after={"reference": stored, "docker_id": info.id, "with_credentials": bool(username)},
         )
     return image
+
+
+# What a failed pull's engine message means, checked in this order (lowercased substrings).
+_UNREACHABLE = ("connection refused", "no such host", "dial tcp", "i/o timeout", "timeout", "network is unreachable",
+                "server gave http response to https client", "tls:", "x509", "connection reset", "eof")  # fmt: skip
+_UNAUTHORIZED = ("unauthorized", "authentication required", "denied", "401", "403", "incorrect username or password")
+_MISSING = ("not found", "manifest unknown", "does not exist", "name unknown", "404")
+
+
+def pull_failure_words(reference: str, raw: str) -> str:
+    """A failed pull in words (not reachable, not found, unauthorized); the raw text stays a detail."""
+    registry = registry_of(reference)
+    text = raw.lower()
+    if any(marker in text for marker in _UNAUTHORIZED):
+        return f"the registry {registry} refused access to {reference} (unauthorized): check the credentials"
+    if any(marker in text for marker in _MISSING):
+        return f"{reference} was not found in the registry {registry}: check the name and tag"
+    if any(marker in text for marker in _UNREACHABLE):
+        return f"the registry {registry} is not reachable: check its address and that it is running"
+    return f"pulling {reference} from {registry} failed"
+
+
+def registry_of(reference: str) -> str:
+    """The registry a reference pulls from: its first part when that names a host, else Docker Hub."""
+    first, _, rest = reference.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
 
 
 def _scrub(message: str, secret: str) -> str:

@@ -16,10 +16,12 @@ class Refused(Exception):
 
     status = 409
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # What a lower layer said, word for word (an engine error): shown after the message, never instead.
+        self.detail = detail
 
 
 class AdmissionRefused(Refused):
@@ -37,6 +39,7 @@ def refuse(
     deployment: Deployment | None = None,
     field: str | None = None,
     exc: type[Refused] = Refused,
+    detail: str = "",
 ) -> NoReturn:
     """Record the refusal in the event log and raise; call it before opening a transaction,
     so the event outlives the refused request."""
@@ -44,7 +47,7 @@ def refuse(
         "request.refused",
         actor=actor,
         deployment=deployment,
-        message=message,
+        message=f"{message} ({detail})" if detail else message,
         after={"field": field} if field else None,
     )
-    raise exc(message, field=field)
+    raise exc(message, field=field, detail=detail)

@@ -41,7 +41,10 @@ def error_body(message: str, field: str | None = None, fields: dict[str, Any] | 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Refused):
-        return Response(error_body(exc.message, exc.field), status=exc.status)
+        body = error_body(exc.message, exc.field)
+        if exc.detail:
+            body["detail"] = exc.detail
+        return Response(body, status=exc.status)
     if isinstance(exc, TenancyError):
         body = error_body(exc.message, exc.field)
         if isinstance(exc, QuotaExceeded):

@@ -133,7 +133,10 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
     def perform_destroy(self, instance: Image) -> None:
         images.delete_image(instance, actor=actor_name(self.request.user))
 
-    @extend_schema(request={"multipart/form-data": ImageUploadSerializer}, responses={201: ImageSerializer(many=True)})
+    @extend_schema(
+        request={"multipart/form-data": ImageUploadSerializer},
+        responses={201: ImageSerializer(many=True), 200: ImageSerializer(many=True)},
+    )
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
     def upload(self, request: Request) -> Response:
         """Upload a `docker save` tar (multipart field `file`); answers with the images it held."""
@@ -144,7 +147,11 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
             loaded = images.upload_image(Path(upload.temporary_file_path()), actor=actor_name(request.user))
         finally:
             upload.close()  # a temporary upload deletes its file on close
-        return Response(self._serialize(loaded), status=status.HTTP_201_CREATED)
+        # 200, not 201, when the archive brought nothing new.
+        brought_new = len(loaded.already_present) < len(loaded.images)
+        return Response(
+            self._serialize(loaded.images), status=status.HTTP_201_CREATED if brought_new else status.HTTP_200_OK
+        )
 
     @extend_schema(request=ImagePullSerializer, responses={201: ImageSerializer})
     @action(detail=False, methods=["post"], parser_classes=[JSONParser])

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 
 from conftest import docker_cli
 from containers import engine
+from containers.images import pull_failure_words, registry_of
 from containers.models import Event, Image
 from containers.tests.image_tags import demo_tag, unique_reference, untag
 from containers.tests.registries import (
@@ -205,3 +206,25 @@ def test_a_missing_reference_is_400(api_client: APIClient, db: None) -> None:
 
     assert response.status_code == 400
     assert "reference" in response.json()["fields"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ('Get "https://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused', "is not reachable"),
+        ("Head https://registry.example/v2/a/manifests/1: no such host", "is not reachable"),
+        ("unauthorized: authentication required", "refused access to"),
+        ("pull access denied for team/app, repository does not exist", "refused access to"),
+        ("manifest for registry.example:5000/a:1 not found: manifest unknown", "was not found in the registry"),
+        ("something nobody expected", "failed"),
+    ],
+)
+def test_a_failed_pull_is_put_in_words(raw: str, words: str) -> None:
+    assert words in pull_failure_words("registry.example:5000/team/app:1", raw)
+
+
+def test_the_registry_of_a_reference_is_its_host_part_or_docker_hub() -> None:
+    assert registry_of("127.0.0.1:5000/team/app:1") == "127.0.0.1:5000"
+    assert registry_of("registry.example/app") == "registry.example"
+    assert registry_of("team/app:1") == "docker.io"
+    assert registry_of("busybox") == "docker.io"

@@ -64,6 +64,8 @@ def form_with_error(form_class: type[forms.Form], field: str, message: str) -> f
 
 def add_refusal(form: forms.Form, exc: Refused) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    # The engine's own words, shown under the message as a detail (templates/containers/form_field.html).
+    form.refusal_detail = exc.detail  # type: ignore[attr-defined]
 
 
 def answer(request: HttpRequest, template: str, form: forms.Form, note: str = "", status: int = 200) -> HttpResponse:
@@ -119,8 +121,7 @@ def upload_checked(request: HttpRequest) -> HttpResponse:
         return answer(request, UPLOAD, form, status=FORM_ERRORS)
     finally:
         upload.close()  # a temporary upload deletes its file on close
-    note = "Uploaded " + ", ".join(image.reference for image in loaded) + "."
-    return answer(request, UPLOAD, ImageUploadForm(), note)
+    return answer(request, UPLOAD, ImageUploadForm(), loaded.summary())
 
 
 @sensitive_post_parameters("password")
