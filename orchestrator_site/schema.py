@@ -17,6 +17,8 @@ API_GROUPS = {
     "alert-deliveries": "health",
     "autoscalers": "health",
     "probes": "health",
+    "members": "organizations",
+    "tokens": "organizations",
 }
 SEED = "seed"
 

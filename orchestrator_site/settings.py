@@ -191,6 +191,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "events", "description": "Every change and every refused request."},
         {"name": "health", "description": "Alert rules and deliveries, autoscalers, probes."},
         {"name": "registry", "description": "Service endpoints."},
+        {"name": "organizations", "description": "Organizations, their members, quotas and API tokens."},
         {"name": "seed", "description": "The prototype's paths (a contract other teams call), unchanged."},
     ],
     "SWAGGER_UI_DIST": "SIDECAR",
