@@ -11,9 +11,11 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path, re_path
 from rest_framework.routers import SimpleRouter
 
+from containers.views.resource_pages import urls as resource_urls
 from health import console, metrics, views
 from health.api import rules
 from health.api import views as api_views
+from health.console_pages import ALERT_RULES, AUTOSCALERS, PROBES
 
 # A SimpleRouter: no API root of its own.
 router = SimpleRouter(trailing_slash="/?")
@@ -44,4 +46,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("console/health/", console.fleet, name="health-fleet"),
     path("console/health/rows/", console.fleet_rows, name="health-fleet-rows"),
     path("console/health/containers/<int:pk>/", console.container_charts, name="health-container"),
+    # Alert rules, autoscalers and probes: list, create, edit, delete (containers.views.resource_pages).
+    *resource_urls(ALERT_RULES),
+    *resource_urls(AUTOSCALERS),
+    *resource_urls(PROBES),
 ]

@@ -8,7 +8,9 @@ from typing import Any
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
+from containers.views.resource_pages import urls
 from registry.api import services, views
+from registry.endpoint_pages import ENDPOINTS
 
 router = SimpleRouter()
 router.register("endpoints", views.ServiceEndpointViewSet, basename="endpoint")
@@ -20,4 +22,5 @@ urlpatterns: list[Any] = [
     path("api/services/", services.service_list, name="service-list"),
     path("api/services/<slug:name>/", services.service_detail, name="service-detail"),
     path("api/", include(router.urls)),
+    *urls(ENDPOINTS),
 ]

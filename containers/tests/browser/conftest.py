@@ -140,4 +140,18 @@ def crowded(engine_ready: None, transactional_db: Any) -> Deployment:
             after={"command": deployment.command + ["--more"], "env_keys": sorted(deployment.env)},
         )
     Event.objects.create(kind="container.died", actor="reconciler", container_docker_id="f" * 64, message="x" * 400)
+    # A row on each rules page, with long values too.
+    from health.models import AlertRule, Autoscaler, Probe
+    from registry.models import ServiceEndpoint
+
+    AlertRule.objects.create(
+        name="a rule with a rather long name for its column",
+        event_kinds=["container.died", "deployment.backoff", "probe.failed"],
+        deployment=deployment,
+        webhook_url="http://127.0.0.1:9/a/long/webhook/path/for/the/alerts/of/this/deployment",
+        emails=["someone-with-a-long-address@example.com"],
+    )
+    Autoscaler.objects.create(deployment=deployment, min_replicas=2, max_replicas=12)
+    Probe.objects.create(deployment=deployment, kind="liveness", path="/a/health/check/path/that/is/long")
+    ServiceEndpoint.objects.create(service=LONG_NAME, host="a-host-name.example.internal", port=40000)
     return deployment

@@ -11,6 +11,7 @@ from playwright.sync_api import Page
 from conftest import ROOT
 
 WIDTH, HEIGHT = 1280, 800
+RULE_PAGES = ("alert-rules", "autoscalers", "probes", "endpoints")
 LONG_NAME = "a-deployment-name-as-long-as-the-form-allows-which-is-63-chars-x"[:63]
 # A screenshot shows the whole page down to this height: enough for every page's top and its first rows.
 SCREENSHOT_MAX_HEIGHT = 1600
@@ -63,4 +64,5 @@ def main_pages(deployment: Any) -> dict[str, str]:
         "images": "/console/images/",
         "events": "/console/events/",
         "account": "/account/",
+        **{f"{slug}{suffix}": f"/console/{slug}/{suffix}" for slug in RULE_PAGES for suffix in ("", "new/")},
     }
