@@ -36,6 +36,23 @@ def max_replicas() -> int:
     return int(settings.MAX_REPLICAS)
 
 
+def replica_progress(running: int | None, desired: int, state: str) -> str:
+    """What the reconciler is doing about the difference, in words: ``stopping 5``, ``starting 2``;
+    empty when the counts agree (or a crash-loop backoff holds the starts)."""
+    if running is None or running == desired:
+        return ""
+    if running > desired:
+        return f"stopping {running - desired}"
+    if state == Deployment.State.BACKOFF:
+        return ""
+    return f"starting {desired - running}"
+
+
+@register.simple_tag
+def deployment_progress(deployment: Deployment) -> str:
+    return replica_progress(getattr(deployment, "running_count", None), deployment.replicas, deployment.state)
+
+
 @register.simple_tag
 def deployment_state(deployment: Deployment, error: bool = True) -> SafeString:
     """The state badge, then the time left in a backoff and (unless ``error`` is false, for a page that
@@ -44,8 +61,14 @@ def deployment_state(deployment: Deployment, error: bool = True) -> SafeString:
     A tag, not an included template: every row of the list shows it, and an include per row cost
     as much as the rest of the row.
     """
-    # The state and its label come from Deployment.State: nothing to escape.
-    parts = [f'<span class="state state-{deployment.state}">{STATE_LABELS.get(deployment.state, "")}</span>']
+    # While the counts differ the badge says what is happening ("stopping 5"), not a state that the
+    # next reconcile is about to leave ("running" with 5 running of 0 desired).
+    progress = replica_progress(getattr(deployment, "running_count", None), deployment.replicas, deployment.state)
+    if progress:
+        parts = [f'<span class="state state-converging">{progress}</span>']
+    else:
+        # The state and its label come from Deployment.State: nothing to escape.
+        parts = [f'<span class="state state-{deployment.state}">{STATE_LABELS.get(deployment.state, "")}</span>']
     if deployment.state == Deployment.State.BACKOFF and deployment.backoff_until:
         left = time_left(deployment.backoff_until)
         parts.append(format_html("<small>{}</small>", f"next start in {left}" if left else "starting again"))

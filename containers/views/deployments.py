@@ -148,6 +148,13 @@ def deployment_rows(request: HttpRequest) -> HttpResponse:
 # --- create and edit ----------------------------------------------------------------------
 
 
+def created_note(deployment: Deployment) -> str:
+    if not deployment.replicas:
+        return f"Created {deployment.name} with 0 replicas: nothing runs until you scale it up."
+    count = deployment.replicas
+    return f"Created {deployment.name}; reconcile is starting {count} container{'s' if count != 1 else ''}."
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def deployment_create(request: HttpRequest) -> HttpResponse:
@@ -158,7 +165,7 @@ def deployment_create(request: HttpRequest) -> HttpResponse:
         except (Refused, engine.EngineUnavailable) as exc:
             add_refusal(form, exc)
         else:
-            return applied(request, deployment, f"Created {deployment.name}; reconcile is starting its containers.")
+            return applied(request, deployment, created_note(deployment))
     return form_response(request, form)
 
 
