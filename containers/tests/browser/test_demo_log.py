@@ -31,7 +31,7 @@ def served(demo_image: Image, transactional_db: Any) -> Iterator[Container]:
     )
     reconcile.converge(deployment.pk)
     yield Container.objects.get(deployment=deployment)
-    for info in engine.list_containers(reconcile.deployment_labels(deployment)):
+    for info in engine.list_containers(engine.deployment_labels(deployment.pk)):
         engine.remove_container(info.id)
 
 
