@@ -61,6 +61,7 @@ def main_pages(deployment: Any) -> dict[str, str]:
         "container": f"/console/containers/{container.pk}/",
         "fleet": "/console/health/",
         "charts": f"/console/health/containers/{container.pk}/",
+        "services": "/console/services/",
         "images": "/console/images/",
         "events": "/console/events/",
         "account": "/account/",
