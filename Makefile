@@ -2,6 +2,7 @@
 # make test   lint, Django checks, migrations check and pytest against PostgreSQL, Redis, a registry
 # make bench  the benchmarks in bench/ (make soak: the 30-minute soak of the embedded stack)
 # make lock   regenerate the hashed locks requirements*.txt from requirements*.in (UPGRADE=1: newest allowed)
+# make images the production stack's images (compose.yaml) on a local Debian base; see scripts/images.sh
 # make clean  remove var/ (database, logs, broker, registry data); keeps .venv
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -11,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv engine test-services run test bench soak lock clean
+.PHONY: venv engine test-services images run test bench soak lock clean
 
 # The venv is rebuilt only when a lock changes. The locks carry hashes, so pip installs exactly
 # the reviewed files (--require-hashes is implied) and nothing else.
@@ -29,13 +30,19 @@ engine:
 test-services:
 	scripts/ensure-test-services.sh
 
+# The local Debian base (built once, kept) and on it the app, PostgreSQL, Redis and HAProxy images.
+images: engine venv
+	scripts/images.sh
+
 run: engine venv
 	scripts/run.sh
 
 test: export DATABASE_URL := postgres://orchestrator:orchestrator@127.0.0.1:5432/orchestrator
 test: export CELERY_BROKER_URL := redis://127.0.0.1:6379/0
 test: export TEST_REGISTRY := 127.0.0.1:5000
+# The stack test (-m stack) builds its own app image; here the cached base and service images.
 test: test-services venv
+	scripts/images.sh postgres redis haproxy nginx
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py check

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Everything `make test` needs, installed if missing and started if down (idempotent):
 # the Docker engine, PostgreSQL (role+db orchestrator/orchestrator) on 127.0.0.1:5432, Redis on
-# 127.0.0.1:6379, a registry on 127.0.0.1:5000, and the haproxy, chromium and docker-compose packages
-# (every package a test calls is installed here: CI starts from a fresh machine).
+# 127.0.0.1:6379, a registry on 127.0.0.1:5000, and the haproxy, chromium, docker-compose and
+# debootstrap packages (every package a test calls is installed here: CI starts from a fresh
+# machine; debootstrap builds the compose stack's base image, see scripts/images.sh).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 PG_VERSION=15 PG_CLUSTER=main
 
-ensure_pkgs postgresql redis-server docker-registry haproxy chromium docker-compose
-"$ROOT/scripts/ensure-engine.sh"
+\1"$ROOT/scripts/ensure-engine.sh"
 
 # --- PostgreSQL ---------------------------------------------------------------------------
 pg_ok() { # the orchestrator role can log in over TCP, to its database, and may create databases
