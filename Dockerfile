@@ -1,24 +1,49 @@
-# The orchestrator's image: web (the default command), worker, beat and watcher all run from it.
-# See compose.yaml. The app runs as the unprivileged user "app"; var/ (SQLite, broker, locks,
-# uploads, collected static files) is the only place it writes.
-ARG PYTHON_IMAGE=python:3.11-slim
-FROM ${PYTHON_IMAGE}
+# The orchestrator's image: web (the default command), worker, beat, watcher and the one-off
+# migrate all run from it (compose.yaml). BASE_IMAGE is any Debian bookworm image: the local
+# base that scripts/images.sh builds with debootstrap (no registry needed; `make images`), or,
+# where a registry is reachable, the official python:3.11-slim (the default):
+#   docker build --build-arg BASE_IMAGE=orchestrator-base:bookworm -t orchestrator .
+# The app runs as the unprivileged user "app" (uid 10001); var/ is the only place it writes.
+ARG BASE_IMAGE=python:3.11-slim
 
+# --- system: Python and the system packages ---------------------------------------------------------
+FROM ${BASE_IMAGE} AS system
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    LANG=C.UTF-8 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
 
-# busybox-static: `manage.py bootstrap` builds the demo image from /bin/busybox.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends busybox-static \
-    && rm -rf /var/lib/apt/lists/* \
-    && useradd --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin app
+# busybox-static: `manage.py bootstrap` builds the demo image from /bin/busybox. The plain Debian
+# base has no Python: Debian's python3 (3.11 in bookworm) then, the official image's otherwise.
+RUN set -eux; \
+    pkgs="busybox-static ca-certificates"; \
+    command -v python3 >/dev/null || pkgs="$pkgs python3 python3-venv"; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends $pkgs; \
+    rm -rf /var/lib/apt/lists/*; \
+    useradd --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin app
 
+# --- venv: the hashed lock requirements.txt (rebuilt only when it changes) ------------------------
+# From the wheelhouse/ that scripts/images.sh fills with the host's pip (its index, proxy and CA
+# settings), offline; without a wheelhouse (a plain `docker build`), from the package index.
+FROM system AS venv
+COPY requirements.txt wheelhous[e] /tmp/build/
+RUN set -eux; \
+    python3 -m venv "$VIRTUAL_ENV"; \
+    if ls /tmp/build/*.whl >/dev/null 2>&1; then \
+        pip install --require-hashes --no-index --find-links /tmp/build -r /tmp/build/requirements.txt; \
+    else \
+        pip install --require-hashes -r /tmp/build/requirements.txt; \
+    fi; \
+    rm -rf /tmp/build
+
+# --- the app ---------------------------------------------------------------------------------------
+FROM system
+COPY --from=venv /opt/venv /opt/venv
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install --require-hashes -r requirements.txt
-
 COPY . .
 # A throwaway SECRET_KEY so that no key is generated into (and shipped with) the image.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0 \
