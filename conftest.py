@@ -259,3 +259,47 @@ def orchestrator_processes(transactional_db: None, engine_ready: None, tmp_path:
     yield procs
     for proc in procs.values():
         proc.stop()
+
+
+# --- a real web server for tests -------------------------------------------------------------------
+NGINX_IMAGE = "orchestrator-nginx:bookworm"
+
+
+def build_nginx_image() -> str:
+    """Build (once per machine; seconds when cached) and return Debian's nginx on the local base.
+
+    ``scripts/images.sh nginx``: listens on 8080 as an unprivileged user; ``GET /`` answers the
+    container's hostname (which replica served), ``GET /health`` answers ``ok``. For rollout and
+    load tests that would be less honest against busybox httpd. The first build on a machine
+    debootstraps the Debian base (about a minute); ``make test`` builds it before pytest runs.
+    """
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "images.sh"), "nginx"], cwd=ROOT, capture_output=True, text=True, timeout=1800
+    )
+    if result.returncode != 0:
+        pytest.fail(f"scripts/images.sh nginx failed:\n{result.stderr[-4000:]}")
+    return NGINX_IMAGE
+
+
+@pytest.fixture(scope="session")
+def nginx_reference(engine_ready: None) -> str:
+    return build_nginx_image()
+
+
+@pytest.fixture
+def nginx_image(nginx_reference: str, db: None) -> Any:
+    """The nginx image's row (source: build), ready for a deployment, like ``demo_image``."""
+    from containers import engine
+    from containers.models import Image
+
+    info = engine.inspect_image(nginx_reference)
+    image, _ = Image.objects.update_or_create(
+        reference=nginx_reference,
+        defaults={
+            "source": Image.Source.BUILD,
+            "docker_id": info.id,
+            "size_bytes": info.size_bytes,
+            "image_created_at": info.created_at,
+        },
+    )
+    return image

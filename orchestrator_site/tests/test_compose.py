@@ -1,4 +1,9 @@
-"""compose.yaml, the production stack, is valid for docker-compose and has every process."""
+"""compose.yaml, the production stack, as docker-compose reads it: every process, and safe defaults.
+
+The stack is brought up for real in test_compose_stack.py (-m stack); this checks the file's
+promises that hold whatever runs it: what gets the engine's socket, where the console listens,
+restart policies, healthchecks and secrets from files.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +11,97 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+LONG_RUNNING = {"postgres", "redis", "web", "worker", "beat", "watcher", "haproxy"}
+SOCKET = "/var/run/docker.sock"
 
 
-def test_compose_file_is_valid_and_runs_every_process() -> None:
+def config(**env: str) -> dict[str, Any]:
     if shutil.which("docker-compose") is None:
         pytest.fail("docker-compose is missing: make test installs Debian's docker-compose package")
-    env = {**os.environ, "DOCKER_GID": "999"}  # compose requires the docker socket's group
+    full_env = {**os.environ, "DOCKER_GID": "999", **env}  # compose requires the docker socket's group
     result = subprocess.run(
         ["docker-compose", "-f", "compose.yaml", "config"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
-        env=env,
+        env=full_env,
     )
     assert result.returncode == 0, result.stderr
-    services = yaml.safe_load(result.stdout)["services"]
-    assert {"postgres", "redis", "web", "worker", "beat", "watcher"} <= set(services)
-    assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
+    return yaml.safe_load(result.stdout)
+
+
+def sources(service: dict[str, Any]) -> list[str]:
+    return [str(volume.get("source") if isinstance(volume, dict) else volume) for volume in service.get("volumes", [])]
+
+
+def test_compose_file_is_valid_and_runs_every_process() -> None:
+    services = config()["services"]
+    assert set(services) == LONG_RUNNING | {"migrate"}
+    for name in LONG_RUNNING:
+        assert services[name]["restart"] == "unless-stopped", name
+    assert services["migrate"]["restart"] == "no"
+    for name in ("postgres", "redis", "web", "worker", "haproxy"):
+        assert services[name]["healthcheck"]["test"], name
+
+
+def test_only_web_worker_and_watcher_get_the_engine_socket() -> None:
+    services = config()["services"]
+    holders = {name for name, service in services.items() if any(SOCKET in s for s in sources(service))}
+    assert holders == {"web", "worker", "watcher"}
+    for name in holders:
+        assert services[name]["group_add"] == ["999"], name
+
+
+def test_the_console_listens_on_loopback_only_on_the_chosen_port() -> None:
+    services = config(CONSOLE_PORT="18999")["services"]
+    # docker-compose 1.x prints the short form; the compose spec's long form is read as well.
+    published = [
+        port if isinstance(port, str) else f"{port['host_ip']}:{port['published']}:{port['target']}"
+        for port in services["web"]["ports"]
+    ]
+    assert [p.removesuffix("/tcp") for p in published] == ["127.0.0.1:18999:8000"]
+    assert all("ports" not in service for name, service in services.items() if name != "web")
+
+
+def test_migrations_run_once_before_the_app_processes_start() -> None:
+    services = config()["services"]
+    assert "migrate" in " ".join(services["migrate"]["command"])
+    for name in ("web", "worker", "beat", "watcher"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
+        assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}, name
+        assert "migrate" not in " ".join(services[name]["command"]), name
+
+
+def test_secrets_come_from_files_and_never_from_the_environment(tmp_path: Path) -> None:
+    parsed = config(SECRETS_DIR=str(tmp_path))
+    assert {name: spec["file"] for name, spec in parsed["secrets"].items()} == {
+        "postgres_password": str(tmp_path / "postgres_password"),
+        "database_url": str(tmp_path / "database_url"),
+        "secret_key": str(tmp_path / "secret_key"),
+    }
+    services = parsed["services"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    for name in ("migrate", "web", "worker", "beat", "watcher"):
+        env = services[name]["environment"]
+        assert env["DATABASE_URL_FILE"] == "/run/secrets/database_url", name
+        assert env["SECRET_KEY_FILE"] == "/run/secrets/secret_key", name
+        assert "DATABASE_URL" not in env and "SECRET_KEY" not in env, name
+
+
+def test_the_orchestrator_in_the_stack_has_its_own_instance_label() -> None:
+    # Not make run's "default": a stack on the same engine never adopts or removes its containers.
+    assert config()["services"]["worker"]["environment"]["ORCHESTRATOR_INSTANCE"] == "compose"
+    assert config(ORCHESTRATOR_INSTANCE="x1")["services"]["web"]["environment"]["ORCHESTRATOR_INSTANCE"] == "x1"
+
+
+def test_there_is_one_beat_and_a_second_would_wait_for_the_lock() -> None:
+    beat = config()["services"]["beat"]
+    assert beat.get("deploy", {}).get("replicas", 1) == 1
+    assert "flock /app/var/beat.lock celery" in " ".join(beat["command"])
