@@ -7,8 +7,8 @@
 #           Debian mirror, then `docker import`. Built once and kept (delete the image to rebuild it).
 # app       $APP_IMAGE (orchestrator:latest) from ./Dockerfile with BASE_IMAGE=the local base.
 # postgres  orchestrator-postgres:15, redis orchestrator-redis:7, haproxy orchestrator-haproxy:2.6,
-# nginx     orchestrator-nginx:bookworm (a real web server for tests; see docker/nginx/Dockerfile):
-#           Debian's packages on the base, from docker/NAME/Dockerfile.
+# nginx     orchestrator-nginx:bookworm (a real web server for tests; see images/nginx/Dockerfile):
+#           Debian's packages on the base, from images/NAME/Dockerfile.
 #
 # Each built image's name is printed on stdout, progress on stderr. Docker's layer cache makes a
 # rebuild of an unchanged image take a second or two. Environment: DEBIAN_MIRROR (default: the
@@ -90,8 +90,8 @@ build_base() {
 deb $m $SUITE main
 deb $m $SUITE-updates main
 SOURCES
-  cp "$ROOT/docker/base/dpkg-nodoc" "$rootfs/etc/dpkg/dpkg.cfg.d/docker-nodoc"
-  cp "$ROOT/docker/base/apt-slim" "$rootfs/etc/apt/apt.conf.d/docker-slim"
+  cp "$ROOT/images/base/dpkg-nodoc" "$rootfs/etc/dpkg/dpkg.cfg.d/docker-nodoc"
+  cp "$ROOT/images/base/apt-slim" "$rootfs/etc/apt/apt.conf.d/docker-slim"
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
     "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
   # docker import tags the image only once the whole tar is in: a failed run leaves no image behind.
@@ -159,6 +159,6 @@ for name in "${names[@]}"; do
   case $name in
   base) echo "$BASE_IMAGE" ;;
   app) wheelhouse && build "$APP_IMAGE" "$ROOT" ;;
-  *) build "${SERVICE_IMAGES[$name]}" "$ROOT/docker/$name" ;;
+  *) build "${SERVICE_IMAGES[$name]}" "$ROOT/images/$name" ;;
   esac
 done
