@@ -46,6 +46,8 @@ def _test_instance() -> Iterator[str]:
     try:
         for info in engine.list_containers({engine.LABEL_INSTANCE: TEST_INSTANCE}):
             engine.remove_container(info.id)
+        for network in engine.list_networks({engine.LABEL_INSTANCE: TEST_INSTANCE}):
+            engine.remove_network(network.name)
     except engine.EngineUnavailable:
         pass
 

@@ -66,6 +66,7 @@ class DeploymentAdmin(admin.ModelAdmin):
 
     list_display = (
         "name",
+        "organization",
         "image",
         "replicas",
         "cpu_limit",
@@ -76,12 +77,14 @@ class DeploymentAdmin(admin.ModelAdmin):
         "generation",
         "updated_at",
     )
-    list_select_related = ("image",)
-    list_filter = ("state", "restart_policy")
+    list_select_related = ("image", "organization")
+    list_filter = ("state", "restart_policy", "organization")
     search_fields = ("name", "image__reference")
     date_hierarchy = "created_at"
     autocomplete_fields = ("image",)
     readonly_fields = (
+        # Moving a deployment between organizations would move its containers' network too: not a raw edit.
+        "organization",
         "generation",
         "state",
         "crash_count",

@@ -7,4 +7,11 @@ from tenancy.audit import AuditRecord
 
 
 def record_audit(item: AuditRecord) -> None:
-    record(item.kind, actor=item.actor, message=item.message, before=item.before, after=item.after)
+    record(
+        item.kind,
+        actor=item.actor,
+        message=item.message,
+        before=item.before,
+        after=item.after,
+        organization_id=item.organization_id,
+    )

@@ -16,11 +16,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 
-from containers import engine, hooks, reconcile
+from containers import engine, hooks, quotas, reconcile
 from containers.limits import parse_memory
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, Image, record
-from containers.refusals import AdmissionRefused, NotFound, Refused, refuse
+from containers.refusals import AdmissionRefused, Invalid, NotFound, Refused, refuse
+from tenancy.models import Organization, default_organization
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,24 @@ def check_replicas(replicas: int, *, actor: str, deployment: Deployment | None =
         )
 
 
-def create_deployment(*, actor: str, **values: Any) -> Deployment:
-    """Create a deployment from validated values (name, image, replicas, limits, port, command, env, policy)."""
-    deployment = Deployment(**values)
+def check_image(deployment: Deployment, *, actor: str) -> None:
+    """An organization deploys its own images and the shared ones; another's is as unknown as a missing one."""
+    owner = deployment.image.organization_id
+    if owner is not None and owner != deployment.organization_id:
+        refuse(f"unknown image {deployment.image.reference!r}", actor=actor, field="image", exc=NotFound)
+
+
+def create_deployment(*, actor: str, organization: Organization | None = None, **values: Any) -> Deployment:
+    """Create a deployment from validated values (name, image, replicas, limits, port, command, env, policy)
+    in ``organization`` (the default organization when none is named: internal callers and tests)."""
+    values.pop("organization_id", None)
+    deployment = Deployment(organization=organization or default_organization(), **values)
     check_replicas(deployment.replicas, actor=actor)
-    if Deployment.objects.filter(name=deployment.name).exists():
-        refuse(f"a deployment named {deployment.name!r} already exists", actor=actor, field="name")
+    check_image(deployment, actor=actor)
+    if Deployment.objects.filter(organization_id=deployment.organization_id, name=deployment.name).exists():
+        refuse(f"a deployment named {deployment.name!r} already exists", actor=actor, field="name", exc=Invalid)
     check_admission(deployment, actor=actor)
-    with transaction.atomic():
+    with quotas.guarded(deployment, actor=actor):
         deployment.state = Deployment.State.CONVERGING if deployment.replicas else Deployment.State.STOPPED
         deployment.save()
         record(
@@ -120,12 +131,16 @@ def changed_spec_fields(deployment: Deployment, changes: dict[str, Any]) -> list
 def update_deployment(deployment: Deployment, *, actor: str, **changes: Any) -> Deployment:
     """Change desired state; a change to the container spec rolls every container to a new generation."""
     before = deployment.spec()
+    # Nobody moves a deployment to another organization by naming one in a body.
+    changes.pop("organization", None)
+    changes.pop("organization_id", None)
     respec = bool(changed_spec_fields(deployment, changes))
     for key, value in changes.items():
         setattr(deployment, key, value)
     check_replicas(deployment.replicas, actor=actor, deployment=deployment)
+    check_image(deployment, actor=actor)
     check_admission(deployment, actor=actor)
-    with transaction.atomic():
+    with quotas.guarded(deployment, actor=actor):
         if respec:
             deployment.generation += 1
         deployment.crash_count = 0
@@ -152,7 +167,7 @@ def scale(deployment: Deployment, replicas: int, *, actor: str) -> Deployment:
     deployment.replicas = replicas
     if replicas > before:
         check_admission(deployment, actor=actor)
-    with transaction.atomic():
+    with quotas.guarded(deployment, actor=actor):
         deployment.state = Deployment.State.CONVERGING
         deployment.save(update_fields=["replicas", "state", "updated_at"])
         record(
@@ -239,22 +254,25 @@ def start_image(
     memory_limit_bytes: int | None,
     container_port: int | None,
     actor: str,
+    organization: Organization | None = None,
 ) -> tuple[Deployment, reconcile.Outcome]:
     """The seed's ``POST /containers/{image}/start``: add ``count`` containers of an image and wait for them.
 
     They belong to the image's default deployment (named after the image), created on first use.
     Limits given here become the deployment's limits (recreating its containers if they differ).
     """
-    image = Image.objects.filter(reference=reference).first()
+    organization = organization or default_organization()
+    image = visible_images(organization).filter(reference=reference).first()
     if image is None:
         refuse(f"unknown image {reference!r}: upload or pull it first", actor=actor, field="image", exc=NotFound)
     if count < 1:
         refuse("count must be at least 1", actor=actor, field="count", exc=Refused)
     name = name_for_image(reference)
-    deployment = Deployment.objects.filter(name=name).first()
+    deployment = Deployment.objects.filter(organization=organization, name=name).first()
     if deployment is None:
         deployment = create_deployment(
             actor=actor,
+            organization=organization,
             name=name,
             image=image,
             replicas=count,
@@ -276,10 +294,20 @@ def start_image(
     return deployment, outcome
 
 
-def stop_image(reference: str, *, actor: str) -> list[Deployment]:
-    """The seed's ``POST /containers/{image}/stop``: stop every deployment of the image and wait."""
-    deployments = list(Deployment.objects.filter(image__reference=reference).select_related("image"))
-    if not deployments and not Image.objects.filter(reference=reference).exists():
+def visible_images(organization: Organization) -> Any:
+    """The images an organization may deploy: its own and the shared ones."""
+    from django.db.models import Q
+
+    return Image.objects.filter(Q(organization=organization) | Q(organization__isnull=True))
+
+
+def stop_image(reference: str, *, actor: str, organization: Organization | None = None) -> list[Deployment]:
+    """The seed's ``POST /containers/{image}/stop``: stop every deployment of the image in the organization."""
+    organization = organization or default_organization()
+    deployments = list(
+        Deployment.objects.filter(organization=organization, image__reference=reference).select_related("image")
+    )
+    if not deployments and not visible_images(organization).filter(reference=reference).exists():
         refuse(f"unknown image {reference!r}", actor=actor, field="image", exc=NotFound)
     for deployment in deployments:
         stop(deployment, actor=actor)

@@ -29,6 +29,7 @@ LABEL_MANAGED_BY = "orchestrator.managed-by"
 LABEL_INSTANCE = "orchestrator.instance"
 LABEL_DEPLOYMENT = "orchestrator.deployment"
 LABEL_GENERATION = "orchestrator.generation"
+LABEL_ORGANIZATION = "orchestrator.organization"
 MANAGED_BY = "orchestrator"
 
 
@@ -120,6 +121,8 @@ class ContainerDetail:
     # The image's HEALTHCHECK as Docker last judged it ("starting", "healthy", "unhealthy"); None without one.
     health_status: str | None = None
     health_failing_streak: int = 0
+    # Names of the networks the container is attached to (from NetworkSettings.Networks).
+    networks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ class ContainerSpec:
     command: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     restart_policy: str = "no"
+    # The user-defined bridge network the container joins instead of Docker's default bridge.
+    network: str | None = None
 
 
 @dataclass(frozen=True)
@@ -410,6 +415,7 @@ def inspect_container(container_id: str) -> ContainerDetail:
         ports=ports,
         health_status=(state.get("Health") or {}).get("Status") or None,
         health_failing_streak=int((state.get("Health") or {}).get("FailingStreak") or 0),
+        networks=tuple(sorted(((attrs.get("NetworkSettings") or {}).get("Networks") or {}).keys())),
     )
 
 
@@ -434,6 +440,7 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
             privileged=False,
             security_opt=["no-new-privileges:true"],
             pids_limit=512,
+            network_mode=spec.network or None,
         )
         created = api.create_container(
             spec.image,
@@ -446,6 +453,68 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
         )
         api.start(created["Id"])
     return inspect_container(created["Id"])
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    id: str
+    name: str
+    driver: str
+    labels: dict[str, str]
+    internal: bool
+    containers: tuple[str, ...]  # ids of the containers attached now
+
+
+def _network_info(raw: dict[str, Any]) -> NetworkInfo:
+    return NetworkInfo(
+        id=str(raw["Id"]),
+        name=str(raw.get("Name", "")),
+        driver=str(raw.get("Driver", "")),
+        labels=raw.get("Labels") or {},
+        internal=bool(raw.get("Internal")),
+        containers=tuple(sorted((raw.get("Containers") or {}).keys())),
+    )
+
+
+def inspect_network(name: str) -> NetworkInfo | None:
+    """The network called exactly ``name`` with its attached containers, or None."""
+    with translate_errors():
+        try:
+            return _network_info(client().api.inspect_network(name))
+        except docker.errors.NotFound:
+            return None
+
+
+def ensure_network(name: str, labels: dict[str, str]) -> NetworkInfo:
+    """A bridge network named ``name``, created with ``labels`` if missing (two callers racing is harmless)."""
+    found = inspect_network(name)
+    if found is not None:
+        return found
+    with translate_errors():
+        try:
+            client().api.create_network(name, driver="bridge", labels=labels)
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # someone else just made it
+                raise
+    made = inspect_network(name)
+    if made is None:
+        raise EngineError(f"network {name} vanished right after it was created")
+    return made
+
+
+def remove_network(name: str) -> None:
+    """Remove the network; one already gone is not an error, one with containers attached is a conflict."""
+    with translate_errors():
+        try:
+            client().api.remove_network(name)
+        except docker.errors.NotFound:
+            pass
+
+
+def list_networks(labels: dict[str, str]) -> list[NetworkInfo]:
+    with translate_errors():
+        raw = client().api.networks(filters={"label": [f"{key}={value}" for key, value in labels.items()]})
+    return [_network_info(item) for item in raw]
 
 
 def remove_container(container_id: str) -> None:

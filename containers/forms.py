@@ -17,10 +17,12 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 
 from containers.limits import format_memory, parse_cpu, parse_memory
 from containers.models import Deployment, Image
 from containers.names import validate_name
+from tenancy.models import Organization
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -96,10 +98,14 @@ class DeploymentForm(forms.Form):
         help_text="Docker's own policy; the reconciler replaces dead containers either way.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organization: Organization | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["cpu_limit"].initial = settings.DEFAULT_CPU_LIMIT
         self.fields["memory_limit"].initial = settings.DEFAULT_MEMORY_LIMIT
+        if organization is not None:
+            # Only the images this organization may deploy: its own and the shared ones.
+            image = self.fields["image"]
+            image.queryset = image.queryset.filter(Q(organization=organization) | Q(organization__isnull=True))
 
     def clean_cpu_limit(self) -> Any:
         try:
@@ -138,6 +144,7 @@ class DeploymentEditForm(DeploymentForm):
 
     def __init__(self, *args: Any, deployment: Deployment, **kwargs: Any) -> None:
         kwargs.setdefault("initial", initial_for(deployment))
+        kwargs.setdefault("organization", deployment.organization)
         super().__init__(*args, **kwargs)
         del self.fields["name"]
         self.env_keys = sorted(deployment.env)

@@ -7,17 +7,21 @@ Registry credentials pass straight through to the engine: they are never stored,
 
 from __future__ import annotations
 
+import json
 import re
+import tarfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models import Prefetch, ProtectedError
+from django.db.models import Prefetch, ProtectedError, Q
 
-from containers import engine
+from containers import engine, quotas
 from containers.models import Deployment, Event, Image, record
-from containers.refusals import NotFound, Refused, refuse
+from containers.refusals import NotFound, QuotaRefused, Refused, refuse
+from tenancy.errors import QuotaExceeded
+from tenancy.models import Organization, default_organization
 
 SYNC_ACTOR = "engine-sync"
 
@@ -40,6 +44,12 @@ class InvalidInput(Refused):
     status = 400
 
 
+class Forbidden(Refused):
+    """Not this caller's to change."""
+
+    status = 403
+
+
 class PullRefused(Refused):
     """The registry refused the pull (authentication, unknown registry, network)."""
 
@@ -58,11 +68,14 @@ def _copy_info(image: Image, info: engine.ImageInfo) -> bool:
     return changed
 
 
-def upsert(reference: str, info: engine.ImageInfo, source: str) -> Image:
-    """The row for ``reference``, created or brought up to date; writes only when something changed."""
+def upsert(reference: str, info: engine.ImageInfo, source: str, organization: Organization | None = None) -> Image:
+    """The row for ``reference`` (owned by ``organization``; None: shared, like the demo image), created or
+    brought up to date; writes only when something changed."""
     image = Image.objects.filter(reference=reference).first()
     if image is None:
-        image, _ = Image.objects.get_or_create(reference=reference, defaults={"source": source})
+        image, _ = Image.objects.get_or_create(
+            reference=reference, defaults={"source": source, "organization": organization}
+        )
     changed = _copy_info(image, info) or image.source != source
     image.source = source
     if changed:
@@ -78,12 +91,14 @@ def sync_images() -> list[Image]:
     """
     infos = {reference: info for info in engine.list_images() for reference in info.references}
     rows = {image.reference: image for image in Image.objects.all()}
+    # Images loaded on the engine by hand belong to the default organization (the operator's), not to everyone.
+    owner = default_organization() if set(infos) - set(rows) else None
     new: list[Image] = []
     changed: list[Image] = []
     for reference, info in infos.items():
         row = rows.get(reference)
         if row is None:
-            row = Image(reference=reference, source=Image.Source.ENGINE)
+            row = Image(reference=reference, source=Image.Source.ENGINE, organization=owner)
             _copy_info(row, info)
             new.append(row)
         elif _copy_info(row, info):
@@ -135,23 +150,69 @@ class Upload:
         return " ".join(parts)
 
 
-def upload_image(path: Path, actor: str) -> Upload:
-    """``docker load`` an uploaded tar (``docker save`` output) and record the images it brought."""
+def archive_references(path: Path) -> list[str]:
+    """The tags a ``docker save`` tar would load (its manifest.json), read before the engine sees it."""
+    try:
+        with tarfile.open(path) as archive:
+            member = archive.extractfile("manifest.json")
+            manifest = json.loads(member.read(1024 * 1024)) if member else []
+    except (tarfile.TarError, KeyError, ValueError, OSError):
+        return []
+    if not isinstance(manifest, list):
+        return []
+    return [str(tag) for entry in manifest if isinstance(entry, dict) for tag in entry.get("RepoTags") or []]
+
+
+def check_owner(reference: str, organization: Organization, *, actor: str, field: str) -> None:
+    """Refuse (409) a reference another organization owns, or the shared demo image: loading or pulling
+    it would change the image their deployments run."""
+    owner = Image.objects.filter(reference=reference).values_list("organization_id", flat=True).first()
+    exists = Image.objects.filter(reference=reference).exists()
+    if exists and owner != organization.pk:
+        refuse(
+            f"{reference} is an image name already in use outside your organization: tag yours differently",
+            actor=actor,
+            field=field,
+        )
+
+
+def check_disk_quota(organization: Organization, extra_bytes: int, *, actor: str, field: str) -> None:
+    """Refuse (409) adding ``extra_bytes`` of images beyond the organization's images' disk quota."""
+    try:
+        with transaction.atomic():
+            quotas.check_image_bytes(organization.pk, extra_bytes)
+    except QuotaExceeded as exc:
+        quotas.refused(exc, actor=actor, organization_id=organization.pk, field=field)
+
+
+def upload_image(path: Path, actor: str, organization: Organization | None = None) -> Upload:
+    """``docker load`` an uploaded tar (``docker save`` output) and record the images it brought.
+
+    Checked before the engine stores anything: the tags it holds must not belong to another
+    organization, and its size must fit the organization's images' disk quota.
+    """
+    organization = organization or default_organization()
+    for reference in archive_references(path):
+        check_owner(reference, organization, actor=actor, field="file")
+    check_disk_quota(organization, path.stat().st_size, actor=actor, field="file")
     try:
         references = engine.load_image(path)
     except engine.InvalidImageArchive as exc:
-        record("request.refused", actor=actor, message=str(exc), after={"field": "file"})
+        record(
+            "request.refused", actor=actor, message=str(exc), after={"field": "file"}, organization_id=organization.pk
+        )
         raise
     infos = {reference: engine.inspect_image(reference) for reference in references}
     known = {image.reference: image for image in Image.objects.filter(reference__in=references)}
     present = {ref for ref, info in infos.items() if ref in known and known[ref].docker_id == info.id}
     with transaction.atomic():
         images = [
-            known[reference] if reference in present else upsert(reference, info, Image.Source.UPLOAD)
+            known[reference] if reference in present else upsert(reference, info, Image.Source.UPLOAD, organization)
             for reference, info in infos.items()
         ]
         record(
             "image.uploaded",
+            organization_id=organization.pk,
             actor=actor,
             message=f"uploaded {', '.join(references)}"
             + (f" ({', '.join(sorted(present))} already present, unchanged)" if present else ""),
@@ -197,9 +258,17 @@ def _stored_reference(reference: str, info: engine.ImageInfo) -> str:
     return familiar
 
 
-def pull_image(reference: str, username: str = "", password: str = "", *, actor: str) -> Image:
-    """Pull ``reference`` from its registry, with credentials if given (used once, never kept)."""
+def pull_image(
+    reference: str, username: str = "", password: str = "", *, actor: str, organization: Organization | None = None
+) -> Image:
+    """Pull ``reference`` from its registry, with credentials if given (used once, never kept).
+
+    The image's size is only known once pulled: one that passes the images' disk quota is removed
+    again and refused.
+    """
+    organization = organization or default_organization()
     tagged = check_reference(reference.strip(), actor=actor)
+    check_owner(tagged, organization, actor=actor, field="reference")
     failure: tuple[str, str, type[Refused]] | None = None
     try:
         info = engine.pull_image(tagged, username, password)
@@ -212,10 +281,20 @@ def pull_image(reference: str, username: str = "", password: str = "", *, actor:
         # Refused outside the except block: the engine's exception (and its request) is not chained on.
         refuse(failure[0], actor=actor, field="reference", exc=failure[2], detail=failure[1])
     stored = _stored_reference(tagged, info)
+    already = Image.objects.filter(reference=stored, organization=organization).first()
+    try:
+        check_disk_quota(
+            organization, info.size_bytes - (already.size_bytes if already else 0), actor=actor, field="reference"
+        )
+    except QuotaRefused:
+        if already is None:
+            engine.remove_image(stored)
+        raise
     with transaction.atomic():
-        image = upsert(stored, info, Image.Source.PULL)
+        image = upsert(stored, info, Image.Source.PULL, organization)
         record(
             "image.pulled",
+            organization_id=organization.pk,
             actor=actor,
             message=f"pulled {stored}",
             after={"reference": stored, "docker_id": info.id, "with_credentials": bool(username)},
@@ -255,8 +334,14 @@ def _scrub(message: str, secret: str) -> str:
     return message.replace(secret, "***") if secret else message
 
 
-def delete_image(image: Image, *, actor: str) -> None:
-    """Remove the image from the engine and forget it; refused (409) while a deployment uses it."""
+def delete_image(image: Image, *, actor: str, organization: Organization | None = None) -> None:
+    """Remove the image from the engine and forget it; refused (409) while a deployment uses it.
+
+    With ``organization`` (anyone but staff), only that organization's own images: a shared image
+    is refused (403).
+    """
+    if organization is not None and image.organization_id != organization.pk:
+        refuse(f"{image.reference} is shared: only staff can delete it", actor=actor, field="image", exc=Forbidden)
     users = list(image.deployments.values_list("name", flat=True))
     if users:
         refuse(
@@ -279,6 +364,7 @@ def delete_image(image: Image, *, actor: str) -> None:
             record(
                 "image.deleted",
                 actor=actor,
+                organization_id=image.organization_id,
                 message=f"deleted {image.reference}",
                 before={"reference": image.reference, "docker_id": image.docker_id, "source": image.source},
             )
@@ -304,8 +390,9 @@ class ImageUsage:
         return sum(self.running_by_deployment.get(deployment.pk, 0) for deployment in self.deployments)
 
 
-def image_usage() -> list[ImageUsage]:
-    """Every image with its deployments' desired replicas and the containers running now.
+def image_usage(organization: Organization | None = None) -> list[ImageUsage]:
+    """Every image (of ``organization`` and the shared ones; all for None) with its deployments'
+    desired replicas and the containers running now.
 
     Images are synced from the engine first; running containers are counted on the engine
     (one call, by this orchestrator's labels), so a container killed a moment ago is not counted.
@@ -314,7 +401,12 @@ def image_usage() -> list[ImageUsage]:
     observed = engine.list_containers(engine.instance_labels())
     running = dict(Counter(info.deployment_id for info in observed if info.running and info.deployment_id))
     # The deployments of every image in one query, not one per image.
-    images = Image.objects.prefetch_related(Prefetch("deployments", queryset=Deployment.objects.order_by("name")))
+    deployments = Deployment.objects.order_by("name")
+    rows = Image.objects.all()
+    if organization is not None:
+        deployments = deployments.filter(organization=organization)
+        rows = rows.filter(Q(organization=organization) | Q(organization__isnull=True))
+    images = rows.prefetch_related(Prefetch("deployments", queryset=deployments))
     return [
         ImageUsage(image=image, deployments=list(image.deployments.all()), running_by_deployment=running)
         for image in images

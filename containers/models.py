@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from tenancy.models import Organization, default_organization_id
+
 
 class Image(models.Model):
     """A Docker image the orchestrator knows by reference (``name:tag``)."""
@@ -25,6 +27,15 @@ class Image(models.Model):
     image_created_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ENGINE)
     added_at = models.DateTimeField(auto_now_add=True)
+    # Who uploaded or pulled it; empty for a shared image (the demo image), which every member can
+    # read and deploy but only staff can delete. A reference is one tag on the one engine, so it
+    # has one owner: another organization can't upload or pull the same reference.
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="images"
+    )
+
+    tenancy_path = "organization"
+    tenancy_shared = True
 
     class Meta:
         ordering = ["reference"]
@@ -49,7 +60,11 @@ class Deployment(models.Model):
         ALWAYS = "always"
         UNLESS_STOPPED = "unless-stopped"
 
-    name = models.SlugField(max_length=63, unique=True)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="deployments", default=default_organization_id
+    )
+    # Unique within its organization: two customers can both have a "web".
+    name = models.SlugField(max_length=63)
     image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="deployments")
     replicas = models.PositiveIntegerField(default=1, validators=[MaxValueValidator(10_000)])
     cpu_limit = models.DecimalField(
@@ -69,8 +84,11 @@ class Deployment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenancy_path = "organization"
+
     class Meta:
         ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="deployment_name_per_org")]
 
     def __str__(self) -> str:
         return self.name
@@ -117,6 +135,8 @@ class Container(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenancy_path = "deployment__organization"
+
     class Meta:
         ordering = ["deployment_id", "created_at"]
         indexes = [models.Index(fields=["status"])]
@@ -141,6 +161,12 @@ class Event(models.Model):
     container_docker_id = models.CharField(max_length=80, blank=True, db_index=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
+    # Whose event it is; empty for what concerns no organization (a failed login, the host), seen by staff only.
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+
+    tenancy_path = "organization"
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -151,6 +177,11 @@ class Event(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValueError("events are append-only")
+        if self.organization_id is None and self.deployment_id is not None:
+            # A deployment's event is its organization's (record() passes it; this covers direct creates).
+            self.organization_id = (
+                Deployment.objects.filter(pk=self.deployment_id).values_list("organization_id", flat=True).first()
+            )
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
@@ -166,9 +197,13 @@ def record(
     container_docker_id: str = "",
     before: Any = None,
     after: Any = None,
+    organization_id: int | None = None,
 ) -> Event:
-    """Append one event to the log."""
+    """Append one event to the log; it belongs to the deployment's organization unless one is named."""
+    if organization_id is None and deployment is not None:
+        organization_id = deployment.organization_id
     return Event.objects.create(
+        organization_id=organization_id,
         kind=kind,
         actor=actor,
         message=message,

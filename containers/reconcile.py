@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from containers import engine, hooks
+from containers import engine, hooks, networks
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, record
 from orchestrator_site.processes import durations
@@ -109,6 +109,7 @@ def container_spec(deployment: Deployment) -> engine.ContainerSpec:
         command=list(deployment.command),
         env={str(k): str(v) for k, v in deployment.env.items()},
         restart_policy=deployment.restart_policy,
+        network=networks.network_name(deployment.organization_id),
     )
 
 
@@ -268,6 +269,8 @@ def _settled(deployment: Deployment, rows: dict[str, Container], now: datetime) 
 def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container], outcome: Outcome) -> None:
     """Run the plan's engine calls in parallel, then write rows and events from this thread."""
     specs = [container_spec(deployment) for _ in range(current_plan.create)]
+    if specs:
+        networks.ensure(deployment.organization_id)
     workers = max(1, min(settings.RECONCILE_PARALLELISM, len(specs) + len(current_plan.remove)))
     hooks.stopping([r.container_id for r in current_plan.remove])
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:

@@ -32,6 +32,24 @@ class NotFound(Refused):
     status = 404
 
 
+class Invalid(Refused):
+    """The request itself is wrong (a name already taken): 400 naming the field."""
+
+    status = 400
+
+
+class QuotaRefused(Refused):
+    """This would pass one of the organization's quotas; names the quota, its limit and what it would reach."""
+
+    status = 409
+
+    def __init__(self, message: str, *, quota: str, limit: str, would_reach: str) -> None:
+        super().__init__(message, field=quota)
+        self.quota = quota
+        self.limit = limit
+        self.would_reach = would_reach
+
+
 def refuse(
     message: str,
     *,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("tenancy.api.urls")),
+    path("", include("tenancy.urls")),
     path("", include("health.urls")),
     path("", include("registry.urls")),
     path("", include("registry.console_urls")),

@@ -16,6 +16,7 @@ from containers.models import Container, Deployment, record
 from containers.refusals import Refused, refuse
 from registry import services
 from registry.models import ServiceEndpoint
+from tenancy.models import Organization, default_organization
 
 AUTO_HOST = "127.0.0.1"  # managed containers publish their port on loopback only
 AUTO_ACTOR = "reconciler"
@@ -63,6 +64,7 @@ def register(
     status: str = ServiceEndpoint.Status.UNKNOWN,
     metadata: dict[str, Any] | None = None,
     container: Container | None = None,
+    organization: Organization | None = None,
 ) -> ServiceEndpoint:
     """Add an endpoint; :class:`DuplicateEndpoint` if its address is already registered for the service,
     :class:`FrontendCollision` if it is one of the load balancer's own frontends."""
@@ -81,8 +83,12 @@ def register(
         status=status,
         metadata=metadata or {},
         container=container,
+        # A managed container's endpoint is its deployment's organization's, whoever registers it.
+        organization=container.deployment.organization if container else organization or default_organization(),
     )
-    if ServiceEndpoint.objects.filter(service=service, host=host, port=port).exists():
+    if ServiceEndpoint.objects.filter(
+        organization_id=endpoint.organization_id, service=service, host=host, port=port
+    ).exists():
         _refuse_duplicate(service, host, port, actor)
     try:
         with transaction.atomic():
@@ -177,7 +183,9 @@ def after_converge(deployment_id: int) -> None:
 
 def _register_container(deployment: Deployment, container: Container) -> None:
     assert container.host_port is not None
-    stale = ServiceEndpoint.objects.filter(service=deployment.name, host=AUTO_HOST, port=container.host_port).first()
+    stale = ServiceEndpoint.objects.filter(
+        organization_id=deployment.organization_id, service=deployment.name, host=AUTO_HOST, port=container.host_port
+    ).first()
     if stale is not None:
         # The address was registered by hand (or by a container now gone): ours now runs there.
         remove(stale, actor=AUTO_ACTOR)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from tenancy.models import Organization, default_organization_id
+
 
 class ServiceEndpoint(models.Model):
     """One address (host:port) serving a named service, with its current status."""
@@ -33,12 +35,20 @@ class ServiceEndpoint(models.Model):
     container = models.OneToOneField(
         "containers.Container", null=True, blank=True, on_delete=models.CASCADE, related_name="endpoint"
     )
+    # Whose service this is: a managed container's deployment's organization, or the registering caller's.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="endpoints", default=default_organization_id
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    tenancy_path = "organization"
+
     class Meta:
         ordering = ["service", "host", "port"]
-        constraints = [models.UniqueConstraint(fields=["service", "host", "port"], name="unique_service_address")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "service", "host", "port"], name="unique_service_address")
+        ]
 
     def __str__(self) -> str:
         return f"{self.service} {self.host}:{self.port}"

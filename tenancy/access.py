@@ -43,6 +43,23 @@ class Access:
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
 
+    @property
+    def memberships_org_ids(self) -> list[int]:
+        return [m.organization_id for m in self.memberships]
+
+    # For templates, which can't pass an argument: role-gated buttons test these.
+    @property
+    def can_read(self) -> bool:
+        return self.can(roles.READ)
+
+    @property
+    def can_operate(self) -> bool:
+        return self.can(roles.OPERATE)
+
+    @property
+    def can_manage(self) -> bool:
+        return self.can(roles.MANAGE)
+
 
 ANONYMOUS = Access(user_id=None, username="anonymous", organization=None, role=None)
 

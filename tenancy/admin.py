@@ -8,10 +8,13 @@ which shows the key once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
 from tenancy.models import ApiToken, Membership, Organization
+from tenancy.organizations import delete_organization
 
 
 def _superusers_only(request: HttpRequest) -> bool:
@@ -33,6 +36,14 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+
+    def delete_model(self, request: HttpRequest, obj: Organization) -> None:
+        # Through the action: the floors above remove the organization's containers and network first.
+        delete_organization(obj, actor=request.user.get_username())
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for organization in queryset:
+            delete_organization(organization, actor=request.user.get_username())
 
 
 @admin.register(Membership)

@@ -41,6 +41,20 @@ class Usage:
     image_disk: int = 0
 
 
+# The floor that owns what quotas count (containers) registers how to read an organization's usage:
+# a function returning one row per quota ({"name", "used", "limit", "percent"}) for the quotas page.
+usage_readers: list[Any] = []
+
+
+def usage_rows(organization: Organization) -> list[dict[str, Any]]:
+    if usage_readers:
+        return list(usage_readers[0](organization))
+    return [
+        {"name": name, "used": "?", "limit": show(limit, unit) if limit is not None else "no limit", "percent": None}
+        for (name, _, unit), limit in zip(QUOTAS, limits(organization).values(), strict=True)
+    ]
+
+
 def show(amount: Any, unit: str) -> str:
     if unit == "bytes":
         return f"{int(amount) / 1024**2:.0f} MiB"

@@ -14,7 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from containers import engine
 from containers.models import actor_name, record
-from containers.refusals import Refused
+from containers.refusals import QuotaRefused, Refused
 from tenancy.errors import QuotaExceeded, TenancyError
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -40,14 +40,11 @@ def error_body(message: str, field: str | None = None, fields: dict[str, Any] | 
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, Refused):
+    if isinstance(exc, (Refused, TenancyError)):
         body = error_body(exc.message, exc.field)
-        if exc.detail:
+        if getattr(exc, "detail", None):
             body["detail"] = exc.detail
-        return Response(body, status=exc.status)
-    if isinstance(exc, TenancyError):
-        body = error_body(exc.message, exc.field)
-        if isinstance(exc, QuotaExceeded):
+        if isinstance(exc, (QuotaRefused, QuotaExceeded)):
             body |= {"quota": exc.quota, "limit": exc.limit, "would_reach": exc.would_reach}
         return Response(body, status=exc.status)
     for kind, code, field in _ENGINE_STATUS:

@@ -24,6 +24,9 @@ from rest_framework.response import Response
 from containers import images
 from containers.models import Deployment, Image, actor_name
 from containers.refusals import Refused, refuse
+from tenancy.access import access
+from tenancy.roles import READ
+from tenancy.scope import scope
 
 # Room for the multipart framing (boundaries, part headers) around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -114,9 +117,11 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
     ordering = ["reference"]
 
     def get_queryset(self) -> QuerySet[Image]:
-        # used_by lists deployment names: prefetched in one query, not one per image.
-        return Image.objects.prefetch_related(
-            Prefetch("deployments", queryset=Deployment.objects.only("name", "image_id"))
+        # used_by lists deployment names: prefetched in one query, not one per image; only the
+        # caller's deployments, since a shared image is used by other organizations too.
+        who = access(self.request)
+        return scope(Image.objects.all(), who).prefetch_related(
+            Prefetch("deployments", queryset=scope(Deployment.objects.only("name", "image_id"), who))
         )
 
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
@@ -131,7 +136,10 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         return super().list(request, *args, **kwargs)
 
     def perform_destroy(self, instance: Image) -> None:
-        images.delete_image(instance, actor=actor_name(self.request.user))
+        who = access(self.request)
+        images.delete_image(
+            instance, actor=actor_name(self.request.user), organization=None if who.staff else who.organization
+        )
 
     @extend_schema(
         request={"multipart/form-data": ImageUploadSerializer},
@@ -144,7 +152,11 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]
         try:
-            loaded = images.upload_image(Path(upload.temporary_file_path()), actor=actor_name(request.user))
+            loaded = images.upload_image(
+                Path(upload.temporary_file_path()),
+                actor=actor_name(request.user),
+                organization=access(request).organization,
+            )
         finally:
             upload.close()  # a temporary upload deletes its file on close
         # 200, not 201, when the archive brought nothing new.
@@ -160,7 +172,13 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         serializer = ImagePullSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        image = images.pull_image(data["reference"], data["username"], data["password"], actor=actor_name(request.user))
+        image = images.pull_image(
+            data["reference"],
+            data["username"],
+            data["password"],
+            actor=actor_name(request.user),
+            organization=access(request).organization,
+        )
         return Response(self._serialize([image])[0], status=status.HTTP_201_CREATED)
 
     def _serialize(self, rows: list[Image]) -> Any:
@@ -215,7 +233,11 @@ def _seed_item(usage: images.ImageUsage) -> dict[str, Any]:
 @api_view(["GET"])
 def seed_images(request: Request) -> Response:
     """Desired state and container counts per image (the prototype's ``GET /images``)."""
-    return Response(SeedImageSerializer([_seed_item(usage) for usage in images.image_usage()], many=True).data)
+    who = access(request)
+    if not who.staff and not who.can(READ):
+        return Response([])
+    usage = images.image_usage(None if who.staff else who.organization)
+    return Response(SeedImageSerializer([_seed_item(item) for item in usage], many=True).data)
 
 
 @extend_schema(exclude=True)  # the same answer; documented once, at /images

@@ -38,6 +38,9 @@ from containers.api.serializers import (
 )
 from containers.api.views import deployments_queryset
 from containers.models import Container, Deployment, actor_name
+from tenancy.access import Access, access
+from tenancy.permissions import require
+from tenancy.scope import scope
 
 _HEX_PREFIX = re.compile(r"^[0-9a-f]{12,64}$")
 IMAGE = OpenApiParameter(
@@ -112,9 +115,9 @@ def validated(serializer_class: type[serializers.Serializer], data: dict[str, An
     return dict(serializer.validated_data)
 
 
-def find_container(key: str, field: str = "id") -> Container:
-    """A container by Docker id (full or a prefix of at least 12), by name, or by its row's id."""
-    rows = Container.objects.select_related("deployment__image")
+def find_container(key: str, who: Access, field: str = "id") -> Container:
+    """One of the caller's containers by Docker id (full or a prefix of at least 12), by name, or by its row's id."""
+    rows = scope(Container.objects.select_related("deployment__image"), who)
     lowered = key.lower()
     if _HEX_PREFIX.match(lowered):
         matches = list(rows.filter(docker_id__startswith=lowered)[:2])
@@ -151,7 +154,9 @@ class ContainersView(APIView):
     )
     def get(self, request: Request) -> Response:
         # Each row shows its deployment's name, limits and image: joined, not fetched per row.
-        rows = Container.objects.select_related("deployment__image").order_by("deployment__name", "created_at", "pk")
+        rows = scope(Container.objects.select_related("deployment__image"), access(request)).order_by(
+            "deployment__name", "created_at", "pk"
+        )
         data = SeedContainerSerializer(rows, many=True).data
         return Response({"containers": data, "total": len(data)})
 
@@ -176,12 +181,15 @@ class StartImageView(APIView):
         },
     )
     def post(self, request: Request, image: str) -> Response:
+        require(request)
+        who = access(request)
         values = validated(SeedStartSerializer, json_body(request))
         resources = values.get("resources") or {}
         # What ran before, so the answer lists what this call started whoever converged it.
         name = deployments.name_for_image(image)
-        before = set(Container.objects.filter(deployment__name=name).values_list("docker_id", flat=True))
-        has = Deployment.objects.filter(name=name).values_list("replicas", flat=True).first() or 0
+        mine = Deployment.objects.filter(organization_id=who.organization_id, name=name)
+        before = set(Container.objects.filter(deployment__in=mine).values_list("docker_id", flat=True))
+        has = mine.values_list("replicas", flat=True).first() or 0
         if has + values["count"] > settings.MAX_REPLICAS:
             room = max(0, settings.MAX_REPLICAS - has)
             raise ValidationError({"count": [f"{image} already has {has} replicas: at most {room} more"]})
@@ -192,6 +200,7 @@ class StartImageView(APIView):
             memory_limit_bytes=resources.get("memory_limit"),
             container_port=values.get("port"),
             actor=actor_name(request.user),
+            organization=who.organization,
         )
         fresh = deployments_queryset().get(pk=deployment.pk)
         started = [c for c in fresh.containers.all() if c.docker_id not in before]
@@ -230,10 +239,12 @@ class StopImageView(APIView):
         responses={200: STOP_RESULT, 400: ERROR, 404: ERROR},
     )
     def post(self, request: Request, image: str) -> Response:
+        require(request)
+        who = access(request)
         values = validated(SeedStopSerializer, json_body(request))
         actor = actor_name(request.user)
         if values.get("instanceId"):
-            container = find_container(values["instanceId"], field="instanceId")
+            container = find_container(values["instanceId"], who, field="instanceId")
             if container.deployment.image.reference != image:
                 raise deployments.NotFound(
                     f"container {values['instanceId']!r} does not run {image}", field="instanceId"
@@ -247,9 +258,11 @@ class StopImageView(APIView):
                     "deployments": [deployment_summary(container.deployment)],
                 }
             )
-        of_image = Container.objects.filter(deployment__image__reference=image)
+        of_image = Container.objects.filter(
+            deployment__organization_id=who.organization_id, deployment__image__reference=image
+        )
         before = list(of_image.order_by("created_at", "pk").values_list("docker_id", flat=True))
-        stopped = deployments.stop_image(image, actor=actor)
+        stopped = deployments.stop_image(image, actor=actor, organization=who.organization)
         remaining = set(of_image.values_list("docker_id", flat=True))
         return Response(
             {
@@ -291,7 +304,8 @@ class ContainerView(APIView):
         },
     )
     def delete(self, request: Request, id: str) -> Response:
-        container = find_container(id)
+        container = find_container(id, access(request))
+        require(request)
         deployments.remove_container(container, actor=actor_name(request.user))
         deployment = container.deployment
         return Response(

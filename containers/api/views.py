@@ -32,6 +32,8 @@ from containers.api.serializers import (
 )
 from containers.filtersets import ContainerFilterSet, DeploymentFilterSet, EventFilterSet
 from containers.models import Container, Deployment, Event, actor_name
+from tenancy.access import access
+from tenancy.scope import scope
 
 WAIT = OpenApiParameter(
     "wait", OpenApiTypes.BOOL, description="Converge before answering and show the result (default false)"
@@ -84,13 +86,15 @@ class DeploymentViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Deployment]:
-        return deployments_queryset()
+        return scope(deployments_queryset(), access(self.request))
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         wait = wants_wait(request)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        deployment = deployments.create_deployment(actor=actor_name(request.user), **serializer.with_defaults())
+        deployment = deployments.create_deployment(
+            actor=actor_name(request.user), organization=access(request).organization, **serializer.with_defaults()
+        )
         return self._answer(deployment, wait, status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -139,7 +143,7 @@ class DeploymentViewSet(
             reconcile.converge(deployment.pk)
             if code == status.HTTP_202_ACCEPTED:
                 code = status.HTTP_200_OK
-        fresh = deployments_queryset().get(pk=deployment.pk)
+        fresh = self.get_queryset().get(pk=deployment.pk)
         created = code == status.HTTP_201_CREATED
         headers = {"Location": reverse("deployment-detail", kwargs={"pk": fresh.pk})} if created else None
         return Response(self.get_serializer(fresh).data, status=code, headers=headers)
@@ -160,7 +164,7 @@ class ContainerViewSet(
 
     def get_queryset(self) -> QuerySet[Container]:
         # Each row shows its deployment's name and image: joined here, not fetched per row.
-        return Container.objects.select_related("deployment__image")
+        return scope(Container.objects.select_related("deployment__image"), access(self.request))
 
     def perform_destroy(self, instance: Container) -> None:
         deployments.remove_container(instance, actor=actor_name(self.request.user))
@@ -200,4 +204,4 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Event]:
         # Each row names its deployment: joined here, not fetched per row.
-        return Event.objects.select_related("deployment")
+        return scope(Event.objects.select_related("deployment"), access(self.request))

@@ -20,18 +20,21 @@ from containers import deployments, engine
 from containers.models import Container, Event, actor_name
 from containers.views.events import events_queryset
 from containers.views.htmx import STOP_POLLING, refresh_when_logged_out
+from tenancy.access import access
+from tenancy.console import require_role
+from tenancy.scope import scope
 
 LOG_LINES = 200
 CONTAINER_EVENTS = 50
 
 
-def containers_queryset() -> QuerySet[Container]:
+def containers_queryset(request: HttpRequest) -> QuerySet[Container]:
     # The page names the deployment and its image: joined, not fetched separately.
-    return Container.objects.select_related("deployment__image")
+    return scope(Container.objects.select_related("deployment__image"), access(request))
 
 
-def container_events(container: Container) -> QuerySet[Event]:
-    return events_queryset().filter(container_docker_id=container.docker_id)[:CONTAINER_EVENTS]
+def container_events(request: HttpRequest, container: Container) -> QuerySet[Event]:
+    return events_queryset(request).filter(container_docker_id=container.docker_id)[:CONTAINER_EVENTS]
 
 
 def host_ports(detail: engine.ContainerDetail) -> list[tuple[str, int]]:
@@ -51,7 +54,7 @@ def gone(request: HttpRequest, container: Container | None = None) -> HttpRespon
 @require_GET
 @login_required
 def container_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    container = containers_queryset().filter(pk=pk).first()
+    container = containers_queryset(request).filter(pk=pk).first()
     if container is None:
         return gone(request)
     try:
@@ -67,7 +70,7 @@ def container_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "ports": host_ports(detail),
         "log": log,
         "log_lines": LOG_LINES,
-        "events": container_events(container),
+        "events": container_events(request, container),
     }
     return render(request, "containers/container_detail.html", context)
 
@@ -78,7 +81,7 @@ def container_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def container_log(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect("container-detail", pk=pk)
-    container = Container.objects.filter(pk=pk).only("docker_id").first()
+    container = scope(Container.objects.filter(pk=pk), access(request)).only("docker_id").first()
     try:
         log = engine.container_logs(container.docker_id, tail=LOG_LINES) if container else None
     except engine.ContainerNotFound:
@@ -91,7 +94,8 @@ def container_log(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def container_restart(request: HttpRequest, pk: int) -> HttpResponse:
-    container = get_object_or_404(containers_queryset(), pk=pk)
+    container = get_object_or_404(containers_queryset(request), pk=pk)
+    require_role(request)
     try:
         deployments.restart_container(container, actor=actor_name(request.user))
     except engine.ContainerNotFound:
@@ -104,7 +108,8 @@ def container_restart(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def container_remove(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST removes the container and lowers its deployment's replicas by one."""
-    container = get_object_or_404(containers_queryset(), pk=pk)
+    container = get_object_or_404(containers_queryset(request), pk=pk)
+    require_role(request)
     if request.method == "GET":
         return render(request, "containers/container_detail_confirm_remove.html", {"container": container})
     deployments.remove_container(container, actor=actor_name(request.user))

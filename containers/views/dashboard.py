@@ -23,8 +23,11 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from containers import quotas
 from containers.models import Container, Deployment, Event
 from containers.views.htmx import refresh_when_logged_out
+from tenancy.access import Access, access
+from tenancy.scope import scope
 
 RECENT_EVENTS = 10
 DASHBOARD_DEPLOYMENTS = 10
@@ -37,7 +40,7 @@ def attention_first() -> Case:
     return Case(*whens, default=Value(len(states)), output_field=IntegerField())
 
 
-def deployments_needing_a_look() -> list[Deployment]:
+def deployments_needing_a_look(who: Access) -> list[Deployment]:
     """At most ``DASHBOARD_DEPLOYMENTS`` deployments, trouble first, each with ``running_count`` and
     ``containers_by_status``: two queries whatever the number of deployments and containers.
 
@@ -45,9 +48,8 @@ def deployments_needing_a_look() -> list[Deployment]:
     only; no container row is fetched (the deployment's page lists them). Plain queries on
     purpose: compiling subqueries and window functions cost the ORM more than running them.
     """
-    deployments = list(
-        Deployment.objects.select_related("image").order_by(attention_first(), "name")[:DASHBOARD_DEPLOYMENTS]
-    )
+    rows = scope(Deployment.objects.select_related("image"), who)
+    deployments = list(rows.order_by(attention_first(), "name")[:DASHBOARD_DEPLOYMENTS])
     counts = (
         Container.objects.filter(deployment__in=[d.pk for d in deployments])
         .order_by()
@@ -71,32 +73,40 @@ def by_state(rows: QuerySet, field: str, choices: list[tuple[str, str]]) -> list
     return [(value, label.lower(), counts[value]) for value, label in choices if counts.get(value)]
 
 
-def summary() -> dict[str, object]:
+def summary(who: Access) -> dict[str, object]:
     """Deployments and containers counted by state, and what the desired replicas reserve: three queries."""
-    reserved = Deployment.objects.aggregate(
+    reserved = scope(Deployment.objects.all(), who).aggregate(
         deployments=Count("pk"),
         desired=Sum("replicas"),
         cpu=Sum(F("cpu_limit") * F("replicas")),
         memory=Sum(F("memory_limit_bytes") * F("replicas")),
     )
     reserved["cpu"] = reserved["cpu"] or Decimal(0)
-    containers = by_state(Container.objects.all(), "status", Container.Status.choices)
+    containers = by_state(scope(Container.objects.all(), who), "status", Container.Status.choices)
     return {
-        "deployments_by_state": by_state(Deployment.objects.all(), "state", Deployment.State.choices),
+        "deployments_by_state": by_state(scope(Deployment.objects.all(), who), "state", Deployment.State.choices),
         "containers_by_status": containers,
         "containers_running": next((count for value, _, count in containers if value == "running"), 0),
         **reserved,
     }
 
 
-def deployments_context() -> dict[str, object]:
+def deployments_context(request: HttpRequest) -> dict[str, object]:
     # The demo image is named in the empty state's example command.
-    return {"deployments": deployments_needing_a_look(), "summary": summary(), "demo_image": settings.DEMO_IMAGE}
+    who = access(request)
+    return {
+        "deployments": deployments_needing_a_look(who),
+        "summary": summary(who),
+        "demo_image": settings.DEMO_IMAGE,
+        # Each quota of the current organization, used vs allowed: two queries.
+        "quota_rows": quotas.organization_usage(who.organization) if who.organization else [],
+    }
 
 
-def recent_events() -> QuerySet[Event]:
+def recent_events(request: HttpRequest) -> QuerySet[Event]:
     # Every row shows its deployment's name: joined in as a column.
-    return Event.objects.annotate(deployment_name=F("deployment__name")).order_by("-created_at", "-id")[:RECENT_EVENTS]
+    rows = scope(Event.objects.annotate(deployment_name=F("deployment__name")), access(request))
+    return rows.order_by("-created_at", "-id")[:RECENT_EVENTS]
 
 
 def fragment_or_dashboard(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
@@ -111,7 +121,7 @@ def fragment_or_dashboard(request: HttpRequest, template: str, context: dict[str
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    context = {**deployments_context(), "events": recent_events()}
+    context = {**deployments_context(request), "events": recent_events(request)}
     return render(request, "containers/dashboard.html", context)
 
 
@@ -119,11 +129,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @refresh_when_logged_out
 @login_required
 def deployments_partial(request: HttpRequest) -> HttpResponse:
-    return fragment_or_dashboard(request, "containers/partials/deployments.html", deployments_context())
+    return fragment_or_dashboard(request, "containers/partials/deployments.html", deployments_context(request))
 
 
 @require_GET
 @refresh_when_logged_out
 @login_required
 def events_partial(request: HttpRequest) -> HttpResponse:
-    return fragment_or_dashboard(request, "containers/partials/events.html", {"events": recent_events()})
+    return fragment_or_dashboard(request, "containers/partials/events.html", {"events": recent_events(request)})

@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,6 +31,9 @@ from containers.preview import Preview, preview_create, preview_scale, preview_u
 from containers.refusals import Refused
 from containers.views.counts import running_count
 from containers.views.htmx import STOP_POLLING, refresh_when_logged_out
+from tenancy.access import access
+from tenancy.console import require_role
+from tenancy.scope import get_or_404, scope
 
 TIMELINE_EVENTS = 50
 PAGE_SIZE = 25
@@ -40,16 +43,22 @@ T = "containers/deployments/"
 # --- queries: every query these pages make is here ------------------------------------
 
 
-def list_queryset() -> QuerySet[Deployment]:
-    """One query whatever the number of rows: the image is joined (every row names it) and the
-    running containers of the current generation are counted by the database (one being replaced
-    by a new spec does not count)."""
-    return Deployment.objects.select_related("image").annotate(running_count=running_count()).order_by("name")
+def list_queryset(request: HttpRequest) -> QuerySet[Deployment]:
+    """The caller's deployments in one query whatever the number of rows: the image is joined (every
+    row names it) and the running containers of the current generation are counted by the database
+    (one being replaced by a new spec does not count)."""
+    rows = Deployment.objects.select_related("image").annotate(running_count=running_count()).order_by("name")
+    return scope(rows, access(request))
+
+
+def one(request: HttpRequest, pk: int) -> Deployment:
+    """The caller's deployment ``pk``, or 404 (another organization's is as missing as a deleted one)."""
+    return get_or_404(Deployment.objects.select_related("image"), access(request), pk=pk)
 
 
 def filtered(request: HttpRequest) -> DeploymentFilterSet:
     # The same FilterSet as GET /api/deployments/, on the list's own queryset.
-    filterset = DeploymentFilterSet(request.GET or None, queryset=list_queryset())
+    filterset = DeploymentFilterSet(request.GET or None, queryset=list_queryset(request))
     state = filterset.form.fields["state"]
     state.empty_label, state.choices = "any state", Deployment.State.choices  # the setter re-reads the label
     filterset.form.fields["image"].widget.attrs["placeholder"] = "team/web:1.2"
@@ -158,10 +167,13 @@ def created_note(deployment: Deployment) -> str:
 @require_http_methods(["GET", "POST"])
 @login_required
 def deployment_create(request: HttpRequest) -> HttpResponse:
-    form = DeploymentForm(request.POST if request.method == "POST" else None)
+    require_role(request)
+    form = DeploymentForm(request.POST if request.method == "POST" else None, organization=access(request).organization)
     if form.is_bound and form.is_valid():
         try:
-            deployment = deployments.create_deployment(actor=actor_name(request.user), **form.values())
+            deployment = deployments.create_deployment(
+                actor=actor_name(request.user), organization=access(request).organization, **form.values()
+            )
         except (Refused, engine.EngineUnavailable) as exc:
             add_refusal(form, exc)
         else:
@@ -172,7 +184,8 @@ def deployment_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def deployment_create_preview(request: HttpRequest) -> HttpResponse:
-    form = DeploymentForm(request.POST)
+    require_role(request)
+    form = DeploymentForm(request.POST, organization=access(request).organization)
     preview = try_preview(form, lambda: preview_create(form.values()))
     return form_response(request, form, previewed=True, preview=preview)
 
@@ -180,7 +193,8 @@ def deployment_create_preview(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def deployment_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
+    deployment = one(request, pk)
+    require_role(request)
     form = DeploymentEditForm(request.POST if request.method == "POST" else None, deployment=deployment)
     if form.is_bound and form.is_valid():
         try:
@@ -195,7 +209,8 @@ def deployment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def deployment_edit_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
+    deployment = one(request, pk)
+    require_role(request)
     form = DeploymentEditForm(request.POST, deployment=deployment)
     preview = try_preview(form, lambda: preview_update(deployment, form.changes()))
     return form_response(request, form, deployment, previewed=True, preview=preview)
@@ -207,7 +222,8 @@ def deployment_edit_preview(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def deployment_scale(request: HttpRequest, pk: int) -> HttpResponse:
-    deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
+    deployment = one(request, pk)
+    require_role(request)
     form = ScaleForm(request.POST)
     error = ""
     if not form.is_valid():
@@ -222,7 +238,7 @@ def deployment_scale(request: HttpRequest, pk: int) -> HttpResponse:
 
 def scaled(request: HttpRequest, pk: int, error: str) -> HttpResponse:
     """The list's row (HTMX from the list), the detail page's scale form (HTMX from there), or a redirect."""
-    deployment = get_object_or_404(list_queryset(), pk=pk)
+    deployment = get_or_404(list_queryset(request), access(request), pk=pk)
     if request.htmx and (request.htmx.target or "").startswith("deployment-row-"):
         return render(request, T + "row.html", {"deployments": [deployment], "error": error})
     if request.htmx:
@@ -235,7 +251,8 @@ def scaled(request: HttpRequest, pk: int, error: str) -> HttpResponse:
 @require_POST
 @login_required
 def deployment_scale_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    deployment = get_object_or_404(list_queryset(), pk=pk)
+    deployment = get_or_404(list_queryset(request), access(request), pk=pk)
+    require_role(request)
     form = ScaleForm(request.POST)
     preview = try_preview(form, lambda: preview_scale(deployment, form.target(deployment.replicas)))
     error = " ".join(e for errors in form.errors.values() for e in errors)
@@ -247,7 +264,8 @@ def deployment_scale_preview(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def deployment_stop(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation and shows which containers go; POST stops (replicas 0, the row stays)."""
-    deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
+    deployment = one(request, pk)
+    require_role(request)
     if request.method == "GET":
         context = {"deployment": deployment, "preview": preview_scale(deployment, 0)}
         return render(request, T + "confirm_stop.html", context)
@@ -260,7 +278,8 @@ def deployment_stop(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def deployment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation and shows which containers go; POST removes them and the deployment."""
-    deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
+    deployment = one(request, pk)
+    require_role(request)
     if request.method == "GET":
         context = {"deployment": deployment, "preview": preview_scale(deployment, 0)}
         return render(request, T + "confirm_delete.html", context)
@@ -275,7 +294,7 @@ def deployment_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    deployment = get_object_or_404(list_queryset(), pk=pk)
+    deployment = get_or_404(list_queryset(request), access(request), pk=pk)
     context = {"deployment": deployment, "containers": containers_of(deployment), "events": timeline_of(deployment)}
     return render(request, T + "detail.html", context)
 
@@ -286,7 +305,7 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def deployment_status(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect("console-deployment", pk=pk)
-    deployment = list_queryset().filter(pk=pk).first()
+    deployment = list_queryset(request).filter(pk=pk).first()
     if deployment is None:
         return render(request, T + "status.html", {"gone": True}, status=STOP_POLLING)
     return render(request, T + "status.html", {"deployment": deployment, "containers": containers_of(deployment)})
@@ -298,7 +317,7 @@ def deployment_status(request: HttpRequest, pk: int) -> HttpResponse:
 def deployment_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect("console-deployment", pk=pk)
-    deployment = Deployment.objects.filter(pk=pk).only("pk").first()
+    deployment = scope(Deployment.objects.filter(pk=pk), access(request)).only("pk").first()
     if deployment is None:
         return HttpResponse(status=STOP_POLLING)
     return render(request, T + "timeline.html", {"deployment": deployment, "events": timeline_of(deployment)})

@@ -21,12 +21,14 @@ from django.views.decorators.http import require_GET
 
 from containers.filtersets import EventFilterSet
 from containers.models import Container, Deployment, Event
+from tenancy.access import access
+from tenancy.scope import scope
 
 PAGE_SIZE = 50
 CSV_HEADER = ["time", "actor", "kind", "deployment", "container", "message", "before", "after"]
 
 
-def events_queryset() -> QuerySet[Event]:
+def events_queryset(request: HttpRequest) -> QuerySet[Event]:
     """Events with what each row shows, in one query whatever the row count.
 
     The deployment's name is joined in as a column (the rows need nothing else of it, and building
@@ -34,8 +36,10 @@ def events_queryset() -> QuerySet[Event]:
     to its page, while the container still exists) comes from a subquery on the unique docker id.
     """
     container_pk = Container.objects.filter(docker_id=OuterRef("container_docker_id")).values("pk")[:1]
-    return Event.objects.annotate(deployment_name=F("deployment__name"), container_pk=Subquery(container_pk)).order_by(
-        "-created_at", "-id"
+    return (
+        scope(Event.objects.all(), access(request))
+        .annotate(deployment_name=F("deployment__name"), container_pk=Subquery(container_pk))
+        .order_by("-created_at", "-id")
     )
 
 
@@ -46,13 +50,13 @@ def filtered(request: HttpRequest, queryset: QuerySet[Event]) -> EventFilterSet:
 @require_GET
 @login_required
 def event_list(request: HttpRequest) -> HttpResponse:
-    filterset = filtered(request, events_queryset())
+    filterset = filtered(request, events_queryset(request))
     valid = filterset.is_valid()
     page = Paginator(filterset.qs if valid else Event.objects.none(), PAGE_SIZE).get_page(request.GET.get("page"))
     # For the deployment select; a deleted deployment's id is still accepted (events outlive it).
-    deployments = list(Deployment.objects.only("pk", "name").order_by("name"))
+    deployments = list(scope(Deployment.objects.only("pk", "name"), access(request)).order_by("name"))
     # The kinds to choose from: those that occur (an index-only scan of the kind index).
-    kinds = list(Event.objects.order_by("kind").values_list("kind", flat=True).distinct())
+    kinds = list(scope(Event.objects.all(), access(request)).order_by("kind").values_list("kind", flat=True).distinct())
     context = {
         "kinds": kinds,
         "kind_prefixes": sorted({kind.split(".", 1)[0] + "." for kind in kinds if "." in kind}),
@@ -101,7 +105,8 @@ def csv_lines(events: QuerySet[Event]) -> Iterator[str]:
 def event_export(request: HttpRequest) -> HttpResponse:
     """Every event the filter matches (all pages, not just one) as CSV, streamed."""
     # No container links in a CSV: just the deployment's name, joined.
-    filterset = filtered(request, Event.objects.select_related("deployment").order_by("-created_at", "-id"))
+    rows = scope(Event.objects.select_related("deployment"), access(request))
+    filterset = filtered(request, rows.order_by("-created_at", "-id"))
     if not filterset.is_valid():
         problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in filterset.errors.items())
         return HttpResponseBadRequest(f"invalid filter: {problems}\n", content_type="text/plain; charset=utf-8")

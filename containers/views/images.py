@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,6 +27,9 @@ from containers.image_forms import ImagePullForm, ImageUploadForm
 from containers.models import Deployment, Image, actor_name
 from containers.refusals import Refused
 from containers.views.htmx import refresh_when_logged_out
+from tenancy.access import access
+from tenancy.console import require_role
+from tenancy.scope import get_or_404, scope
 
 PAGE = "containers/images/list.html"
 UPLOAD = "containers/images/upload_form.html"
@@ -37,17 +40,22 @@ IMAGES_CHANGED = "images-changed"
 FORM_ERRORS = 422
 
 
-def images_queryset() -> QuerySet[Image]:
-    # "Used by" names and links every deployment: prefetched in one query, not one per image.
-    deployments = Deployment.objects.only("pk", "name", "image_id").order_by("name")
-    return Image.objects.prefetch_related(Prefetch("deployments", queryset=deployments)).order_by("reference")
+def images_queryset(request: HttpRequest) -> QuerySet[Image]:
+    # "Used by" names and links every deployment: prefetched in one query, not one per image; only
+    # the caller's own deployments (a shared image is used by other organizations too).
+    who = access(request)
+    deployments = scope(Deployment.objects.only("pk", "name", "image_id"), who).order_by("name")
+    rows = scope(Image.objects.all(), who)
+    return rows.prefetch_related(Prefetch("deployments", queryset=deployments)).order_by("reference")
 
 
-def page_context(upload_form: forms.Form | None = None, pull_form: forms.Form | None = None) -> dict[str, object]:
+def page_context(
+    request: HttpRequest, upload_form: forms.Form | None = None, pull_form: forms.Form | None = None
+) -> dict[str, object]:
     # The engine is the truth: images loaded or removed by hand show up (or go) on every view.
     images.sync_images()
     return {
-        "images": images_queryset(),
+        "images": images_queryset(request),
         "upload_form": upload_form or ImageUploadForm(),
         "pull_form": pull_form or ImagePullForm(),
     }
@@ -77,13 +85,13 @@ def answer(request: HttpRequest, template: str, form: forms.Form, note: str = ""
         messages.success(request, note)
         return redirect("console-images")
     key = "upload_form" if isinstance(form, ImageUploadForm) else "pull_form"
-    return render(request, PAGE, page_context(**{key: form}), status=status)
+    return render(request, PAGE, page_context(request, **{key: form}), status=status)
 
 
 @require_GET
 @login_required
 def image_list(request: HttpRequest) -> HttpResponse:
-    return render(request, PAGE, page_context())
+    return render(request, PAGE, page_context(request))
 
 
 @require_GET
@@ -92,7 +100,7 @@ def image_list(request: HttpRequest) -> HttpResponse:
 def images_partial(request: HttpRequest) -> HttpResponse:
     if not request.htmx:
         return redirect("console-images")
-    return render(request, "containers/images/table.html", page_context())
+    return render(request, "containers/images/table.html", page_context(request))
 
 
 # Django reads the body looking for the CSRF token, so the size-capped upload handler has to be in
@@ -101,6 +109,7 @@ def images_partial(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def image_upload(request: HttpRequest) -> HttpResponse:
+    require_role(request)
     request.upload_handlers = [LimitedUploadHandler(request)]
     try:
         return upload_checked(request)
@@ -115,9 +124,16 @@ def upload_checked(request: HttpRequest) -> HttpResponse:
         return answer(request, UPLOAD, form, status=FORM_ERRORS)
     upload = form.cleaned_data["file"]
     try:
-        loaded = images.upload_image(Path(upload.temporary_file_path()), actor=actor_name(request.user))
+        loaded = images.upload_image(
+            Path(upload.temporary_file_path()),
+            actor=actor_name(request.user),
+            organization=access(request).organization,
+        )
     except engine.InvalidImageArchive as exc:
         form.add_error("file", str(exc))
+        return answer(request, UPLOAD, form, status=FORM_ERRORS)
+    except Refused as exc:
+        add_refusal(form, exc)
         return answer(request, UPLOAD, form, status=FORM_ERRORS)
     finally:
         upload.close()  # a temporary upload deletes its file on close
@@ -128,12 +144,19 @@ def upload_checked(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def image_pull(request: HttpRequest) -> HttpResponse:
+    require_role(request)
     form = ImagePullForm(request.POST)
     if not form.is_valid():
         return answer(request, PULL, form, status=FORM_ERRORS)
     data = form.cleaned_data
     try:
-        image = images.pull_image(data["reference"], data["username"], data["password"], actor=actor_name(request.user))
+        image = images.pull_image(
+            data["reference"],
+            data["username"],
+            data["password"],
+            actor=actor_name(request.user),
+            organization=access(request).organization,
+        )
     except Refused as exc:
         add_refusal(form, exc)
         return answer(request, PULL, form, status=FORM_ERRORS)
@@ -144,12 +167,14 @@ def image_pull(request: HttpRequest) -> HttpResponse:
 @login_required
 def image_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (and says which deployments stand in the way); POST deletes."""
-    image = get_object_or_404(images_queryset(), pk=pk)
+    who = access(request)
+    image = get_or_404(images_queryset(request), who, pk=pk)
+    require_role(request)
     context: dict[str, object] = {"image": image, "used_by": list(image.deployments.all())}
     if request.method == "GET":
         return render(request, "containers/images/confirm_delete.html", context)
     try:
-        images.delete_image(image, actor=actor_name(request.user))
+        images.delete_image(image, actor=actor_name(request.user), organization=None if who.staff else who.organization)
     except Refused as exc:
         return render(
             request, "containers/images/confirm_delete.html", {**context, "error": exc.message}, status=exc.status

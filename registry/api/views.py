@@ -23,32 +23,40 @@ from registry import endpoints
 from registry.api.serializers import ServiceEndpointSerializer, StatusSerializer
 from registry.filtersets import ServiceEndpointFilterSet
 from registry.models import ServiceEndpoint
+from tenancy.access import access
+from tenancy.permissions import require
+from tenancy.scope import scope
 
 
-def endpoint_queryset() -> QuerySet[ServiceEndpoint]:
+def endpoint_queryset(request: Request) -> QuerySet[ServiceEndpoint]:
     # The serializer shows the container's docker id and deployment name: joined, not one query per row.
-    return ServiceEndpoint.objects.select_related("container__deployment")
+    return scope(ServiceEndpoint.objects.select_related("container__deployment"), access(request))
 
 
 def _register(request: Request) -> Response:
+    require(request)
     serializer = ServiceEndpointSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     try:
-        endpoint = endpoints.register(actor=actor_name(request.user), **serializer.validated_data)
+        endpoint = endpoints.register(
+            actor=actor_name(request.user), organization=access(request).organization, **serializer.validated_data
+        )
     except endpoints.DuplicateEndpoint as exc:
         return Response(error_body(exc.message, fields=exc.fields), status=status.HTTP_409_CONFLICT)
     return Response(ServiceEndpointSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
 
 def _set_status(request: Request, endpoint: ServiceEndpoint) -> Response:
+    require(request)
     serializer = StatusSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     endpoints.set_status(endpoint, serializer.validated_data["status"], actor=actor_name(request.user))
     return Response(ServiceEndpointSerializer(endpoint).data)
 
 
-def _get(pk: str) -> ServiceEndpoint:
-    endpoint = endpoint_queryset().filter(pk=int(pk)).first() if pk.isdigit() else None
+def _get(request: Request, pk: str) -> ServiceEndpoint:
+    """The caller's endpoint ``pk``; another organization's is a 404 like a missing one."""
+    endpoint = endpoint_queryset(request).filter(pk=int(pk)).first() if pk.isdigit() and len(pk) < 19 else None
     if endpoint is None:
         raise NotFound(f"no service endpoint {pk!r}", field="id")
     return endpoint
@@ -63,7 +71,7 @@ def endpoint_list(request: Request) -> Response:
     """``GET`` lists (filter by ``service``, ``status``, ...); ``POST`` registers an endpoint."""
     if request.method == "POST":
         return _register(request)
-    filterset = ServiceEndpointFilterSet(request.query_params, queryset=endpoint_queryset())
+    filterset = ServiceEndpointFilterSet(request.query_params, queryset=endpoint_queryset(request))
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     rows = ServiceEndpointSerializer(filterset.qs, many=True).data
@@ -74,8 +82,9 @@ def endpoint_list(request: Request) -> Response:
 @extend_schema(methods=["DELETE"], operation_id="registry_endpoint_destroy", responses=OpenApiTypes.OBJECT)
 @api_view(["GET", "DELETE"])
 def endpoint_detail(request: Request, pk: str) -> Response:
-    endpoint = _get(pk)
+    endpoint = _get(request, pk)
     if request.method == "DELETE":
+        require(request)
         body: dict[str, Any] = {"removed": ServiceEndpointSerializer(endpoint).data}
         endpoints.remove(endpoint, actor=actor_name(request.user))
         return Response(body)
@@ -86,7 +95,13 @@ def endpoint_detail(request: Request, pk: str) -> Response:
 @api_view(["PUT", "PATCH", "POST"])
 def endpoint_status(request: Request, pk: str) -> Response:
     """``{"status": "healthy" | "unhealthy" | "draining" | "unknown"}``."""
-    return _set_status(request, _get(pk))
+    return _set_status(request, _get(request, pk))
+
+
+# These look their endpoint up before checking the role, so another organization's id is a 404.
+endpoint_detail.cls.tenancy_lookup_first = True  # type: ignore[attr-defined]
+endpoint_status.cls.tenancy_lookup_first = True  # type: ignore[attr-defined]
+endpoint_list.cls.tenancy_lookup_first = True  # type: ignore[attr-defined]  # POST checks in _register
 
 
 # --- the API ---------------------------------------------------------------------------------
@@ -106,7 +121,7 @@ class ServiceEndpointViewSet(
     ordering_fields = ["service", "host", "port", "status", "created_at", "updated_at"]
 
     def get_queryset(self) -> QuerySet[ServiceEndpoint]:
-        return endpoint_queryset()
+        return endpoint_queryset(self.request)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return _register(request)

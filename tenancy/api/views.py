@@ -28,6 +28,7 @@ from tenancy.api.serializers import (
     TokenSerializer,
 )
 from tenancy.models import ApiToken, Membership, Organization
+from tenancy.permissions import SELF_CHECKED
 from tenancy.scope import scope
 
 
@@ -36,6 +37,7 @@ from tenancy.scope import scope
     retrieve=extend_schema(summary="One organization with its quotas"),
 )
 class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
+    tenancy_capability = SELF_CHECKED
     serializer_class = OrganizationSerializer
     filterset_fields: list[str] = []
 
@@ -72,6 +74,7 @@ class MembershipViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = MembershipSerializer
+    tenancy_capability = SELF_CHECKED
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filterset_fields: list[str] = []
     ordering = ["user__username"]
@@ -117,6 +120,7 @@ class TokenViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = TokenSerializer
+    tenancy_capability = SELF_CHECKED
     filterset_fields: list[str] = []
     ordering = ["-created"]
 
