@@ -96,7 +96,13 @@ def check_image(deployment: Deployment, *, actor: str) -> None:
     """An organization deploys its own images and the shared ones; another's is as unknown as a missing one."""
     owner = deployment.image.organization_id
     if owner is not None and owner != deployment.organization_id:
-        refuse(f"unknown image {deployment.image.reference!r}", actor=actor, field="image", exc=NotFound)
+        refuse(
+            f"unknown image {deployment.image.reference!r}",
+            actor=actor,
+            field="image",
+            exc=NotFound,
+            organization_id=deployment.organization_id,
+        )
 
 
 def create_deployment(*, actor: str, organization: Organization | None = None, **values: Any) -> Deployment:
@@ -107,7 +113,13 @@ def create_deployment(*, actor: str, organization: Organization | None = None, *
     check_replicas(deployment.replicas, actor=actor)
     check_image(deployment, actor=actor)
     if Deployment.objects.filter(organization_id=deployment.organization_id, name=deployment.name).exists():
-        refuse(f"a deployment named {deployment.name!r} already exists", actor=actor, field="name", exc=Invalid)
+        refuse(
+            f"a deployment named {deployment.name!r} already exists",
+            actor=actor,
+            field="name",
+            exc=Invalid,
+            organization_id=deployment.organization_id,
+        )
     check_admission(deployment, actor=actor)
     with quotas.guarded(deployment, actor=actor):
         deployment.state = Deployment.State.CONVERGING if deployment.replicas else Deployment.State.STOPPED
@@ -264,9 +276,15 @@ def start_image(
     organization = organization or default_organization()
     image = visible_images(organization).filter(reference=reference).first()
     if image is None:
-        refuse(f"unknown image {reference!r}: upload or pull it first", actor=actor, field="image", exc=NotFound)
+        refuse(
+            f"unknown image {reference!r}: upload or pull it first",
+            actor=actor,
+            field="image",
+            exc=NotFound,
+            organization_id=organization.pk,
+        )
     if count < 1:
-        refuse("count must be at least 1", actor=actor, field="count", exc=Refused)
+        refuse("count must be at least 1", actor=actor, field="count", exc=Refused, organization_id=organization.pk)
     name = name_for_image(reference)
     deployment = Deployment.objects.filter(organization=organization, name=name).first()
     if deployment is None:

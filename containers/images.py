@@ -173,6 +173,7 @@ def check_owner(reference: str, organization: Organization, *, actor: str, field
             f"{reference} is an image name already in use outside your organization: tag yours differently",
             actor=actor,
             field=field,
+            organization_id=organization.pk,
         )
 
 

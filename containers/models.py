@@ -161,9 +161,15 @@ class Event(models.Model):
     container_docker_id = models.CharField(max_length=80, blank=True, db_index=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    # Whose event it is; empty for what concerns no organization (a failed login, the host), seen by staff only.
+    # Whose event it is: its deployment's organization, else the default one; empty (seen by staff only)
+    # for what concerns no organization, such as a failed login.
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        default=default_organization_id,
     )
 
     tenancy_path = "organization"
@@ -177,15 +183,21 @@ class Event(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
             raise ValueError("events are append-only")
-        if self.organization_id is None and self.deployment_id is not None:
-            # A deployment's event is its organization's (record() passes it; this covers direct creates).
-            self.organization_id = (
-                Deployment.objects.filter(pk=self.deployment_id).values_list("organization_id", flat=True).first()
-            )
+        if self.deployment_id is not None:
+            # A deployment's event is always its organization's (record() passes it; this covers direct creates).
+            if Event.deployment.is_cached(self):
+                self.organization_id = self.deployment.organization_id
+            else:
+                self.organization_id = (
+                    Deployment.objects.filter(pk=self.deployment_id).values_list("organization_id", flat=True).first()
+                )
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("events are append-only")
+
+
+_DEFAULT = object()
 
 
 def record(
@@ -197,11 +209,14 @@ def record(
     container_docker_id: str = "",
     before: Any = None,
     after: Any = None,
-    organization_id: int | None = None,
+    organization_id: Any = _DEFAULT,
 ) -> Event:
-    """Append one event to the log; it belongs to the deployment's organization unless one is named."""
-    if organization_id is None and deployment is not None:
+    """Append one event to the log: the deployment's organization's, else ``organization_id``'s (None: no
+    organization, for staff only), else the default organization's."""
+    if deployment is not None:
         organization_id = deployment.organization_id
+    elif organization_id is _DEFAULT:
+        organization_id = default_organization_id()
     return Event.objects.create(
         organization_id=organization_id,
         kind=kind,

@@ -6,7 +6,7 @@ naming ``field``; console views show the message next to the field.
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from containers.models import Deployment, record
 
@@ -58,14 +58,17 @@ def refuse(
     field: str | None = None,
     exc: type[Refused] = Refused,
     detail: str = "",
+    organization_id: Any = None,
 ) -> NoReturn:
     """Record the refusal in the event log and raise; call it before opening a transaction,
     so the event outlives the refused request."""
+    extra = {"organization_id": organization_id} if organization_id is not None else {}
     record(
         "request.refused",
         actor=actor,
         deployment=deployment,
         message=f"{message} ({detail})" if detail else message,
         after={"field": field} if field else None,
+        **extra,
     )
     raise exc(message, field=field, detail=detail)

@@ -15,6 +15,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from containers import engine
 from containers.models import actor_name, record
 from containers.refusals import QuotaRefused, Refused
+from tenancy.access import access
 from tenancy.errors import QuotaExceeded, TenancyError
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -75,6 +76,7 @@ def _record_refusal(context: dict[str, Any], body: dict[str, Any]) -> None:
         return
     record(
         "request.refused",
+        organization_id=access(request).organization_id,
         actor=actor_name(request.user),
         message=f"{request.method} {request.path}: {body['error']}"[:2000],
         after={"fields": sorted(body.get("fields", {}))},

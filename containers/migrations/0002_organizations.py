@@ -77,6 +77,18 @@ class Migration(migrations.Migration):
             name="name",
             field=models.SlugField(max_length=63),
         ),
+        migrations.AlterField(
+            model_name="event",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                default=tenancy.models.default_organization_id,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="tenancy.organization",
+            ),
+        ),
         migrations.AddConstraint(
             model_name="deployment",
             constraint=models.UniqueConstraint(fields=("organization", "name"), name="deployment_name_per_org"),
