@@ -103,7 +103,10 @@ def rules_for(kind: str, event: Event, rules: list[AlertRule]) -> list[AlertRule
     return [
         rule
         for rule in rules
-        if kind in rule.event_kinds and (rule.deployment_id is None or rule.deployment_id == event.deployment_id)
+        # A rule only ever sees its own organization's events, whether it names a deployment or not.
+        if kind in rule.event_kinds
+        and rule.organization_id == event.organization_id
+        and (rule.deployment_id is None or rule.deployment_id == event.deployment_id)
     ]
 
 

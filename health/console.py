@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Case, F, FloatField, IntegerField, QuerySet, Sum, Value, When
 from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
@@ -30,6 +30,8 @@ from containers.models import Container
 from containers.views.htmx import refresh_when_logged_out
 from health import history, resources, sampler
 from health.models import ContainerHealth, HealthClass
+from tenancy.access import access
+from tenancy.scope import get_or_404, scope
 
 # Worst first when sorted descending; a container never sampled yet ranks below stopped.
 CLASS_RANK = {HealthClass.CRITICAL: 4, HealthClass.WARNING: 3, HealthClass.HEALTHY: 2, HealthClass.STOPPED: 1}
@@ -74,7 +76,7 @@ def parse_sort(raw: str | None) -> tuple[Column, bool]:
     return column, descending
 
 
-def fleet_queryset(column: Column, descending: bool) -> QuerySet[Container]:
+def fleet_queryset(request: HttpRequest, column: Column, descending: bool) -> QuerySet[Container]:
     """Every managed container with its current health and deployment, in the asked order: one query.
 
     The health row is a LEFT JOIN: a container not sampled yet is listed too, with no figures.
@@ -87,7 +89,8 @@ def fleet_queryset(column: Column, descending: bool) -> QuerySet[Container]:
     primary = OrderBy(F(column.field), descending=descending, nulls_last=True)
     # Ties (same class, no figures yet) keep a stable order, so rows don't jump between refreshes.
     ties = [OrderBy(F("health__cpu_pct"), descending=True, nulls_last=True), F("deployment__name").asc(), "name", "pk"]
-    return Container.objects.select_related("deployment", "health").annotate(class_rank=rank).order_by(primary, *ties)
+    rows = scope(Container.objects.select_related("deployment", "health"), access(request))
+    return rows.annotate(class_rank=rank).order_by(primary, *ties)
 
 
 def current_health(container: Container) -> ContainerHealth | None:
@@ -97,7 +100,7 @@ def current_health(container: Container) -> ContainerHealth | None:
 
 def fleet_context(request: HttpRequest) -> dict[str, object]:
     column, descending = parse_sort(request.GET.get("sort"))
-    rows = list(fleet_queryset(column, descending))
+    rows = list(fleet_queryset(request, column, descending))
     now = timezone.now()
     stale_after = settings.HEALTH_SAMPLER_STALE_S
     for container in rows:
@@ -164,7 +167,7 @@ def fleet_rows(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def container_charts(request: HttpRequest, pk: int) -> HttpResponse:
-    container = get_object_or_404(Container.objects.select_related("deployment", "health"), pk=pk)
+    container = get_or_404(Container.objects.select_related("deployment", "health"), access(request), pk=pk)
     health = current_health(container)
     limit = (health.memory_limit_bytes if health else None) or container.deployment.memory_limit_bytes
     context = {
@@ -195,7 +198,9 @@ def host_partial(request: HttpRequest) -> HttpResponse:
         host = resources.report()
     except engine.EngineUnavailable as exc:
         return render(request, "health/partials/host.html", {"engine_error": str(exc)})
-    in_use = ContainerHealth.objects.filter(health_class__in=["healthy", "warning", "critical"]).aggregate(
+    # The host's totals are the host's; what is in use is counted for the caller's organization only.
+    mine = scope(ContainerHealth.objects.all(), access(request))
+    in_use = mine.filter(health_class__in=["healthy", "warning", "critical"]).aggregate(
         memory=Sum("memory_bytes"),
         cpu=Sum(F("cpu_pct") * F("container__deployment__cpu_limit") / 100, output_field=FloatField()),
     )

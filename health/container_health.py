@@ -26,15 +26,18 @@ from containers.refusals import NotFound, Refused
 from health import probes
 from health.classify import STOPPED, Verdict, worst
 from health.models import ContainerHealth
+from tenancy.access import Access
+from tenancy.scope import scope
 
 # A docker id prefix shorter than this is too likely to be ambiguous; below it, digits mean a pk.
 MIN_PREFIX = 12
 
 
-def find(identifier: str) -> Container:
-    """A container by docker id (full, or a prefix of at least 12) or by row id; NotFound otherwise."""
+def find(identifier: str, who: Access) -> Container:
+    """One of the caller's containers by docker id (full, or a prefix of at least 12) or by row id;
+    NotFound otherwise (also for another organization's)."""
     identifier = identifier.strip().lower()
-    qs = Container.objects.select_related("deployment", "health")
+    qs = scope(Container.objects.select_related("deployment", "health"), who)
     if identifier.isdigit() and len(identifier) < MIN_PREFIX:
         container = qs.filter(pk=int(identifier)).first()
     elif len(identifier) >= MIN_PREFIX:

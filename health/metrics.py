@@ -24,6 +24,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -31,6 +32,7 @@ from rest_framework.views import APIView
 from health import sampler
 from health.models import ContainerHealth, HealthClass
 from orchestrator_site.processes import durations
+from tenancy.access import access
 
 LABELS = ["container", "id", "deployment"]
 GAUGES = [
@@ -160,4 +162,8 @@ class MetricsView(APIView):
 
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
     def get(self, request: Request) -> HttpResponse:
+        # Every organization's figures: staff, or a token made with the metrics scope (by staff).
+        who = access(request)
+        if not (who.staff or (who.token is not None and who.token.metrics)):
+            raise PermissionDenied("/metrics is for staff or a token with the metrics scope.")
         return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

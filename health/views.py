@@ -13,10 +13,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from health import checks, container_health, integration, resources, sampler, supervision
+from tenancy.access import access
 
 
 @never_cache
@@ -69,7 +71,12 @@ def system_resources(request: Request) -> Response:
 @extend_schema(responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def test_integration(request: Request) -> Response:
-    """Exercise every part for real; 200 when all pass, 503 naming the parts that failed."""
+    """Exercise every part for real; 200 when all pass, 503 naming the parts that failed.
+
+    Staff only: it starts a container on the shared engine, which is no single customer's to do.
+    """
+    if not access(request).staff:
+        raise PermissionDenied("Only staff may run the integration test.")
     started = time.perf_counter()
     parts = integration.run()
     failed = [name for name, part in parts.items() if not part.passed]
@@ -85,4 +92,4 @@ def test_integration(request: Request) -> Response:
 @extend_schema(responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def container_instance_health(request: Request, id: str) -> Response:
-    return Response(container_health.report(container_health.find(id)))
+    return Response(container_health.report(container_health.find(id, access(request))))

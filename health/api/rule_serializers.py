@@ -11,11 +11,23 @@ from rest_framework import serializers
 from containers.models import Deployment
 from health import alerts
 from health.models import AlertDelivery, AlertRule, Autoscaler, Probe
+from tenancy.scope import scope
 
 
 class DeploymentField(serializers.SlugRelatedField):
+    """A deployment by name, among the caller's organization's only (another's is "does not exist")."""
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(slug_field="name", queryset=Deployment.objects.all(), **kwargs)
+
+    def get_queryset(self) -> Any:
+        who = self.context.get("access")
+        if who is None:
+            return Deployment.objects.none()
+        if who.staff:
+            # Staff act in their current organization here: names are unique per organization only.
+            return Deployment.objects.filter(organization_id=who.organization_id)
+        return scope(Deployment.objects.all(), who)
 
 
 class ProbeSerializer(serializers.ModelSerializer):

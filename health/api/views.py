@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from health import container_health, history
+from tenancy.access import access
 
 
 class HistoryQuery(serializers.Serializer):
@@ -35,7 +36,7 @@ class ContainerMetricsView(APIView):
         query.is_valid(raise_exception=True)
         range_name = query.validated_data["range"]
         resolution = query.validated_data.get("resolution") or history.DEFAULT_RESOLUTION[range_name]
-        container = container_health.find(id)
+        container = container_health.find(id, access(request))
         body = {
             "container": {
                 "id": container.docker_id,

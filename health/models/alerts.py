@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from containers.models import Deployment
+from tenancy.models import Organization, default_organization_id
 
 
 class AlertRule(models.Model):
@@ -21,6 +22,12 @@ class AlertRule(models.Model):
     cooldown_s = models.PositiveIntegerField(default=300)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A rule without a deployment watches all of its organization's deployments, never another's.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="alert_rules", default=default_organization_id
+    )
+
+    tenancy_path = "organization"
 
     class Meta:
         ordering = ["name", "id"]
@@ -53,6 +60,8 @@ class AlertDelivery(models.Model):
     response_code = models.IntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
     at = models.DateTimeField()
+
+    tenancy_path = "rule__organization"
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -25,6 +25,8 @@ class Autoscaler(models.Model):
     last_scaled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    tenancy_path = "deployment__organization"
+
     class Meta:
         ordering = ["deployment_id"]
 

@@ -36,6 +36,8 @@ class Probe(models.Model):
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    tenancy_path = "deployment__organization"
+
     class Meta:
         ordering = ["deployment_id", "kind"]
         constraints = [models.UniqueConstraint(fields=["deployment", "kind"], name="health_probe_deployment_kind")]
@@ -55,6 +57,8 @@ class ProbeResult(models.Model):
     latency_ms = models.FloatField(null=True, blank=True)
     checked_at = models.DateTimeField()
     consecutive_failures = models.PositiveIntegerField(default=0)
+
+    tenancy_path = "probe__deployment__organization"
 
     class Meta:
         constraints = [

@@ -44,6 +44,8 @@ class ContainerHealth(models.Model):
     blk_read_bytes = models.BigIntegerField(null=True, blank=True)
     blk_write_bytes = models.BigIntegerField(null=True, blank=True)
 
+    tenancy_path = "container__deployment__organization"
+
     class Meta:
         verbose_name_plural = "container health"
         indexes = [models.Index(fields=["health_class"])]
@@ -72,6 +74,8 @@ class Snapshot(models.Model):
     net_tx_bytes = models.BigIntegerField(null=True)
     blk_read_bytes = models.BigIntegerField(null=True)
     blk_write_bytes = models.BigIntegerField(null=True)
+
+    tenancy_path = "deployment__organization"
 
     class Meta:
         indexes = [
@@ -109,6 +113,8 @@ class Rollup(models.Model):
     net_tx_bytes = models.BigIntegerField(null=True)
     blk_read_bytes = models.BigIntegerField(null=True)
     blk_write_bytes = models.BigIntegerField(null=True)
+
+    tenancy_path = "deployment__organization"
 
     class Meta:
         abstract = True
