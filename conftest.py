@@ -73,12 +73,15 @@ def demo_image(engine_ready: None, db: None) -> Any:
 
 @pytest.fixture
 def remove_test_containers(engine_ready: None) -> Iterator[None]:
-    """Remove this run's containers after the test: the database rolls back, the engine does not."""
+    """Remove this run's containers (and organizations' networks) after the test: the database rolls
+    back, the engine does not. Networks go too: Docker's default address pools hold only ~30 bridges."""
     yield
     from containers import engine
 
     for info in engine.list_containers(engine.instance_labels()):
         engine.remove_container(info.id)
+    for network in engine.list_networks(engine.instance_labels()):
+        engine.remove_network(network.name)
 
 
 SMALL_CPU = Decimal("0.05")

@@ -494,7 +494,9 @@ def ensure_network(name: str, labels: dict[str, str]) -> NetworkInfo:
         try:
             client().api.create_network(name, driver="bridge", labels=labels)
         except docker.errors.APIError as exc:
-            if exc.status_code != 409:  # someone else just made it
+            if exc.status_code == 404:  # the engine's address pools are used up, not a missing thing
+                raise EngineError(f"could not create network {name}: {_explain(exc)}") from exc
+            if exc.status_code != 409:  # 409: someone else just made it
                 raise
     made = inspect_network(name)
     if made is None:

@@ -17,6 +17,7 @@ from containers import engine
 from containers.models import Deployment, Event, Image
 from containers.tests.image_tags import demo_tag, unique_reference, untag
 from containers.tests.test_images_pull import push, registry  # noqa: F401  (registry is a fixture)
+from tenancy.models import default_organization
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +85,8 @@ def test_it_lists_the_engine_s_images_with_the_deployments_using_them(alice: Cli
     assert f'<a href="/deployments/{web.pk}/">img-web</a>' in body
     assert 'hx-encoding="multipart/form-data"' in body and "<progress" in body
     assert 'hx-post="/console/images/pull/"' in body and "Pulling" in body
-    assert f'href="/console/images/{demo_image.pk}/delete/"' in body
+    # The demo image is shared by every organization: only staff may delete it.
+    assert f'href="/console/images/{demo_image.pk}/delete/"' not in body and ">shared<" in body
 
 
 def test_an_image_loaded_by_hand_shows_up(alice: Client, demo_image: Image) -> None:
@@ -256,6 +258,8 @@ def test_delete_asks_for_confirmation_then_removes_the_image(alice: Client, demo
 
 
 def test_delete_is_refused_while_a_deployment_uses_the_image_and_says_which(alice: Client, demo_image: Image) -> None:
+    demo_image.organization = default_organization()  # the organization's own image: shared ones are staff's
+    demo_image.save()
     deployment_of(demo_image, "img-user")
 
     confirm = alice.get(f"/console/images/{demo_image.pk}/delete/")

@@ -279,7 +279,10 @@ def test_the_nav_shows_admin_to_staff_only_and_the_event_log_to_everyone(client:
     assert 'href="/admin/"' not in html
     assert 'href="/console/events/"' in html
 
-    user.is_staff = True
+    user.is_staff = True  # staff alone no longer opens the admin: organizations span customers
+    user.save()
+    assert 'href="/admin/"' not in client.get("/").content.decode()
+    user.is_superuser = True
     user.save()
     html = client.get("/").content.decode()
     assert 'href="/admin/"' in html

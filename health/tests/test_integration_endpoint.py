@@ -15,6 +15,14 @@ from orchestrator_site.processes.models import Heartbeat
 PARTS = {"database", "broker", "worker", "watcher", "engine"}
 
 
+@pytest.fixture
+def user(organization: Any) -> Any:
+    """alice as staff: the integration test starts a container on the shared engine: staff only."""
+    from conftest import make_member
+
+    return make_member("alice", organization, "admin", is_superuser=True, is_staff=True)
+
+
 def probes_left() -> str:
     return docker_cli(
         "ps",
@@ -102,3 +110,12 @@ def test_with_a_worker_and_a_watcher_every_part_passes(
     # A second run proves a fresh token each time, not the first run's heartbeat.
     settings.INTEGRATION_WORKER_TIMEOUT_S = 10
     assert authenticated(user).get("/test/integration").status_code == 200
+
+
+def test_a_member_who_is_not_staff_is_refused(organization: Any) -> None:
+    from conftest import make_member
+
+    client = APIClient()
+    client.force_login(make_member("vic", organization, "admin"))
+
+    assert client.get("/test/integration").status_code == 403

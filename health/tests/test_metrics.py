@@ -21,6 +21,14 @@ from orchestrator_site.processes.models import Heartbeat
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def user(organization: Any) -> Any:
+    """alice as staff: /metrics covers every organization, so only staff (or a metrics token) read it."""
+    from conftest import make_member
+
+    return make_member("alice", organization, "admin", is_superuser=True, is_staff=True)
+
+
 def samples(body: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample as {(name, sorted labels): value}, parsed by prometheus-client's own parser."""
     result = {}
@@ -159,3 +167,24 @@ def test_each_converge_is_timed_for_the_reconcile_histogram(api_client: APIClien
     values = samples(api_client.get("/metrics").content)
     assert values[("orchestrator_reconcile_duration_seconds_count", ())] == 2
     assert values[("orchestrator_reconcile_duration_seconds_sum", ())] > 0
+
+
+def test_a_member_who_is_not_staff_is_refused(organization: Any) -> None:
+    from conftest import make_member
+
+    client = Client()
+    client.force_login(make_member("vic", organization, "admin"))
+
+    assert client.get("/metrics").status_code == 403
+
+
+def test_a_token_with_the_metrics_scope_reads_it_and_a_plain_one_does_not(user: Any, organization: Any) -> None:
+    from tenancy.models import ApiToken
+
+    _, scoped = ApiToken.objects.create(
+        user, expiry=None, name="prom", organization=organization, role="viewer", metrics=True
+    )
+    _, plain = ApiToken.objects.create(user, expiry=None, name="lb", organization=organization, role="viewer")
+
+    assert Client().get("/metrics", HTTP_AUTHORIZATION=f"Token {scoped}").status_code == 200
+    assert Client().get("/metrics", HTTP_AUTHORIZATION=f"Token {plain}").status_code == 403

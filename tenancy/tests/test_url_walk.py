@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from conftest import deploy, docker_cli, make_member
 from containers.tests.image_tags import untag
