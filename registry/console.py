@@ -21,10 +21,12 @@ from django.views.decorators.http import require_GET
 from containers.views.dashboard import refresh_when_logged_out
 from registry import haproxy, loadbalancer
 from registry.models import Service, ServiceEndpoint
+from tenancy.access import access
+from tenancy.scope import scope
 
 
-def services_context() -> dict[str, Any]:
-    services = list(Service.objects.filter(retired_at__isnull=True).order_by("name"))
+def services_context(request: HttpRequest) -> dict[str, Any]:
+    services = list(scope(Service.objects.all(), access(request)).filter(retired_at__isnull=True).order_by("name"))
     rows: dict[str, list[dict[str, Any]]] = {s.name: [] for s in services}
     endpoints = ServiceEndpoint.objects.filter(service__in=rows).select_related("container").order_by("host", "port")
     stats: dict[tuple[str, str, int], dict[str, Any]] = {}
@@ -50,7 +52,7 @@ def services_context() -> dict[str, Any]:
 @require_GET
 @login_required
 def service_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "registry/services.html", services_context())
+    return render(request, "registry/services.html", services_context(request))
 
 
 @require_GET
@@ -60,6 +62,6 @@ def service_rows(request: HttpRequest) -> HttpResponse:
     """The page's live part, polled every 2 s; a browser opening it directly gets the whole page."""
     if not request.htmx:
         return redirect("/console/services/")
-    response = render(request, "registry/partials/services.html", services_context())
+    response = render(request, "registry/partials/services.html", services_context(request))
     patch_vary_headers(response, ["HX-Request"])
     return response

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from registry.models import Service, ServiceEndpoint
 
@@ -86,9 +86,11 @@ class Snapshot:
     endpoints: tuple[dict[str, Any], ...]
 
 
-def load(name: str) -> Snapshot | None:
-    """The live service ``name`` (None if unknown or retired); two queries."""
-    service = Service.objects.filter(name=name, retired_at__isnull=True).first()
+def load(name: str, services: QuerySet[Service] | None = None) -> Snapshot | None:
+    """The live service ``name`` among ``services`` (the caller's, from tenancy.scope; all when None),
+    None if unknown, retired or another organization's; two queries."""
+    rows_of = Service.objects.all() if services is None else services
+    service = rows_of.filter(name=name, retired_at__isnull=True).first()
     if service is None:
         return None
     rows = ServiceEndpoint.objects.filter(service=name).values(
@@ -138,7 +140,7 @@ def matches(if_none_match: str | None, tag: str) -> bool:
     return "*" in candidates or tag in candidates
 
 
-def list_body(query: Query) -> tuple[int, dict[str, Any]]:
+def list_body(query: Query, services_of: QuerySet[Service] | None = None) -> tuple[int, dict[str, Any]]:
     """Every live service with its endpoint counts (those in ``query.statuses``, and all), and the global index."""
     from registry.services import current_index
 
@@ -151,7 +153,9 @@ def list_body(query: Query) -> tuple[int, dict[str, Any]]:
         )
     }
     services = []
-    for service in Service.objects.filter(retired_at__isnull=True).order_by("name"):
+    for service in (
+        (Service.objects.all() if services_of is None else services_of).filter(retired_at__isnull=True).order_by("name")
+    ):
         row = counts.get(service.name, {})
         services.append(
             {

@@ -16,7 +16,7 @@ from registry.models import ServiceEndpoint
 def save(serializer: serializers.Serializer[Any], instance: ServiceEndpoint | None, actor: str) -> ServiceEndpoint:
     data = serializer.validated_data
     if instance is None:
-        return endpoints.register(actor=actor, **data)
+        return endpoints.register(actor=actor, organization=serializer.context["access"].organization, **data)
     return endpoints.set_status(instance, data["status"], actor=actor)
 
 

@@ -37,6 +37,12 @@ class FrontendCollision(Refused):
     """The address is one of the load balancer's frontends: HAProxy would send the service to itself."""
 
 
+class ServiceNameTaken(Refused):
+    """The service name is another organization's (409)."""
+
+    status = 409
+
+
 def snapshot(endpoint: ServiceEndpoint) -> dict[str, Any]:
     """What an Event records as before/after."""
     return {
@@ -86,6 +92,17 @@ def register(
         # A managed container's endpoint is its deployment's organization's, whoever registers it.
         organization=container.deployment.organization if container else organization or default_organization(),
     )
+    owner = services.owner_of(service)
+    if owner is not None and owner != endpoint.organization_id:
+        message = f"the service name {service!r} belongs to another organization: choose another"
+        record(
+            "request.refused",
+            actor=actor,
+            message=message,
+            after={"field": "service"},
+            organization_id=endpoint.organization_id,
+        )
+        raise ServiceNameTaken(message, field="service")
     if ServiceEndpoint.objects.filter(
         organization_id=endpoint.organization_id, service=service, host=host, port=port
     ).exists():
@@ -163,7 +180,7 @@ def sync_for_deployment(deployment: Deployment) -> None:
     for endpoint in current:
         container = wanted.get(endpoint.container_id or 0)
         if container is not None and (endpoint.service, endpoint.host, endpoint.port) == (
-            deployment.name,
+            services.name_for(deployment),
             AUTO_HOST,
             container.host_port,
         ):
@@ -183,14 +200,15 @@ def after_converge(deployment_id: int) -> None:
 
 def _register_container(deployment: Deployment, container: Container) -> None:
     assert container.host_port is not None
+    service = services.name_for(deployment)
     stale = ServiceEndpoint.objects.filter(
-        organization_id=deployment.organization_id, service=deployment.name, host=AUTO_HOST, port=container.host_port
+        organization_id=deployment.organization_id, service=service, host=AUTO_HOST, port=container.host_port
     ).first()
     if stale is not None:
         # The address was registered by hand (or by a container now gone): ours now runs there.
         remove(stale, actor=AUTO_ACTOR)
     register(
-        service=deployment.name,
+        service=service,
         host=AUTO_HOST,
         port=container.host_port,
         actor=AUTO_ACTOR,

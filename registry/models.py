@@ -74,6 +74,14 @@ class Service(models.Model):
     modify_index = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+    # The organization whose deployment or endpoints made it. Service names (and frontends) are one
+    # namespace on the host: another organization can't register endpoints under this name, and its
+    # deployments' services are named "<its slug>-<deployment>" (see registry.services.name_for).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="services", default=default_organization_id
+    )
+
+    tenancy_path = "organization"
 
     class Meta:
         ordering = ["name"]

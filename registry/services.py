@@ -19,12 +19,14 @@ import socket
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import Case, CharField, F, QuerySet, Value, When
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from containers.models import Deployment, record
 from containers.refusals import Refused
 from registry.models import RegistryIndex, Service, ServiceEndpoint
+from tenancy.models import DEFAULT_SLUG, default_organization_id
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +86,46 @@ def touch(name: str) -> Service | None:
     return service
 
 
+def name_for(deployment: Deployment) -> str:
+    """The service a deployment's containers serve: its name in the default organization, and
+    "<organization slug>-<name>" in any other, so two customers' "web" never share a frontend."""
+    if deployment.organization.slug == DEFAULT_SLUG:
+        return deployment.name
+    return f"{deployment.organization.slug}-{deployment.name}"[:63]
+
+
+def deployments_serving(name: str) -> QuerySet[Deployment]:
+    """The deployments whose service is ``name`` (at most one per organization naming)."""
+    qualified = Case(
+        When(organization__slug=DEFAULT_SLUG, then=F("name")),
+        default=Concat(F("organization__slug"), Value("-"), F("name"), output_field=CharField()),
+        output_field=CharField(),
+    )
+    return Deployment.objects.annotate(service_name=qualified).filter(service_name=name)
+
+
+def owner_of(name: str) -> int | None:
+    """The organization a service name belongs to: its Service row's, else its first endpoint's."""
+    owner = Service.objects.filter(name=name).values_list("organization_id", flat=True).first()
+    if owner is None:
+        owner = ServiceEndpoint.objects.filter(service=name).values_list("organization_id", flat=True).first()
+    return owner
+
+
 def should_exist(name: str) -> bool:
     return (
-        Deployment.objects.filter(name=name, container_port__isnull=False).exists()
+        deployments_serving(name).filter(container_port__isnull=False).exists()
         or ServiceEndpoint.objects.filter(service=name).exists()
     )
 
 
 def ensure_for_deployment(deployment: Deployment) -> None:
     """A deployment with a container port is a service; without one it is not (any more)."""
-    service = Service.objects.filter(name=deployment.name).only("retired_at").first()
+    name = name_for(deployment)
+    service = Service.objects.filter(name=name).only("retired_at").first()
     exists = service is not None and service.retired_at is None
-    if exists != should_exist(deployment.name):
-        touch(deployment.name)
+    if exists != should_exist(name):
+        touch(name)
 
 
 def retire_orphans() -> int:
@@ -118,7 +147,11 @@ def _create(name: str, index: int) -> Service:
         port = free_port()
         try:
             with transaction.atomic():
-                service = Service.objects.create(name=name, frontend_port=port, mode=mode, modify_index=index)
+                owner = deployments_serving(name).values_list("organization_id", flat=True).first()
+                owner = owner or owner_of(name) or default_organization_id()
+                service = Service.objects.create(
+                    name=name, frontend_port=port, mode=mode, modify_index=index, organization_id=owner
+                )
         except IntegrityError:
             continue  # another process took this port (or created the service) a moment ago
         record(

@@ -27,6 +27,9 @@ from rest_framework import serializers
 
 from containers.models import actor_name
 from containers.refusals import Refused
+from tenancy.access import access
+from tenancy.console import require_role
+from tenancy.scope import scope
 
 # The form's answer when it has errors: a fragment to swap in, never a page replaced by an error page.
 FORM_ERRORS = 422
@@ -186,7 +189,9 @@ def submitted(request: HttpRequest, resource: Resource, instance: Model | None) 
     fields = resource.form_fields(instance)
     data, errors = parse(fields, request.POST)
     values = shown_values(fields, data)
-    serializer = resource.serializer(instance, data=data, partial=instance is not None)
+    who = access(request)
+    # The caller's access goes along: relations (a deployment by name) resolve among its own rows only.
+    serializer = resource.serializer(instance, data=data, partial=instance is not None, context={"access": who})
     if not serializer.is_valid():
         for key, detail in serializer.errors.items():
             errors.setdefault(key, []).extend(flatten(detail))
@@ -197,7 +202,12 @@ def submitted(request: HttpRequest, resource: Resource, instance: Model | None) 
         return form_page(request, resource, instance, values, preview=sentences or ["Valid; nothing saved yet."])
     actor = actor_name(request.user)
     try:
-        row = resource.save(serializer, instance, actor) if resource.save else serializer.save()
+        if resource.save:
+            row = resource.save(serializer, instance, actor)
+        elif instance is None and _owned(serializer):
+            row = serializer.save(organization=who.organization)  # a body can't name another organization
+        else:
+            row = serializer.save()
     except Refused as exc:
         named = exc.field if exc.field in {f.name for f in fields} else "__all__"
         fields_of = getattr(exc, "fields", None)  # a refusal naming several fields (a duplicate address)
@@ -211,18 +221,30 @@ def submitted(request: HttpRequest, resource: Resource, instance: Model | None) 
     return redirect(resource.url("list"))
 
 
+def _owned(serializer: Any) -> bool:
+    """Does the serializer's model carry its own organization (not one through a relation)?"""
+    model = serializer.Meta.model
+    return getattr(model, "tenancy_path", "") == "organization"
+
+
+def mine(request: HttpRequest, resource: Resource) -> QuerySet[Any]:
+    """The resource's rows the caller may see (tenancy.scope)."""
+    return scope(resource.queryset(), access(request))
+
+
 def urls(resource: Resource) -> list[URLPattern]:
     """The four pages of ``resource`` under /console/<slug>/."""
 
     @require_GET
     @login_required
     def listing(request: HttpRequest) -> HttpResponse:
-        rows = [(row, [column.value(row) for column in resource.columns]) for row in resource.queryset()]
+        rows = [(row, [column.value(row) for column in resource.columns]) for row in mine(request, resource)]
         return render(request, "containers/resources/list.html", {"resource": resource, "rows": rows})
 
     @require_http_methods(["GET", "POST"])
     @login_required
     def create(request: HttpRequest) -> HttpResponse:
+        require_role(request)
         if request.method == "POST":
             return submitted(request, resource, None)
         return form_page(request, resource, None, shown_values(resource.fields, initial(resource)))
@@ -230,7 +252,8 @@ def urls(resource: Resource) -> list[URLPattern]:
     @require_http_methods(["GET", "POST"])
     @login_required
     def edit(request: HttpRequest, pk: int) -> HttpResponse:
-        instance = get_object_or_404(resource.queryset(), pk=pk)
+        instance = get_object_or_404(mine(request, resource), pk=pk)
+        require_role(request)
         if request.method == "POST":
             return submitted(request, resource, instance)
         data = dict(resource.serializer(instance).data)
@@ -239,7 +262,8 @@ def urls(resource: Resource) -> list[URLPattern]:
     @require_http_methods(["GET", "POST"])
     @login_required
     def delete(request: HttpRequest, pk: int) -> HttpResponse:
-        instance = get_object_or_404(resource.queryset(), pk=pk)
+        instance = get_object_or_404(mine(request, resource), pk=pk)
+        require_role(request)
         if request.method == "GET":
             return render(request, "containers/resources/confirm_delete.html", {"resource": resource, "row": instance})
         label = resource.label_of(instance)

@@ -16,7 +16,10 @@ from rest_framework.response import Response
 
 from containers.api.errors import error_body
 from registry import discovery
+from registry.models import Service
 from registry.watch import ALL, hub
+from tenancy.access import access
+from tenancy.scope import scope
 
 PARAMETERS = [
     OpenApiParameter("status", str, description="Endpoint statuses to list: comma-separated, or any (default healthy)"),
@@ -41,10 +44,11 @@ def service_list(request: Request) -> Response:
         query = discovery.parse_query(request.query_params)
     except discovery.BadQuery as exc:
         return _bad(exc)
-    index, data = discovery.list_body(query)
+    mine = scope(Service.objects.all(), access(request))
+    index, data = discovery.list_body(query, mine)
     if query.index is not None and index <= query.index:
         hub().wait_sync(ALL, query.index, query.wait_s)
-        index, data = discovery.list_body(query)
+        index, data = discovery.list_body(query, mine)
     tag = discovery.etag(index, query, kind="all")
     if discovery.matches(request.headers.get("If-None-Match"), tag):
         return Response(status=status.HTTP_304_NOT_MODIFIED, headers=_headers(tag, index))
@@ -59,10 +63,11 @@ def service_detail(request: Request, name: str) -> Response:
         query = discovery.parse_query(request.query_params)
     except discovery.BadQuery as exc:
         return _bad(exc)
-    snapshot = discovery.load(name)
+    mine = scope(Service.objects.all(), access(request))
+    snapshot = discovery.load(name, mine)
     if snapshot is not None and query.index is not None and snapshot.index <= query.index:
         hub().wait_sync(name, query.index, query.wait_s)
-        snapshot = discovery.load(name)
+        snapshot = discovery.load(name, mine)
     if snapshot is None:
         return Response(error_body(f"no service {name!r}", "name"), status=status.HTTP_404_NOT_FOUND)
     tag = discovery.etag(snapshot.index, query)

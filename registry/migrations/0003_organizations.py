@@ -1,4 +1,4 @@
-"""Endpoints belong to an organization: a managed container's to its deployment's, the rest to the default one."""
+"""Endpoints and services belong to an organization: a managed container's to its deployment's, the rest to the default one."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -15,12 +15,17 @@ def assign(apps, schema_editor):  # noqa: ANN001, ANN201 - migration signature
             endpoint.container.deployment.organization_id if endpoint.container_id else default.pk
         )
         endpoint.save(update_fields=["organization"])
+    Service = apps.get_model("registry", "Service")
+    for service in Service.objects.all():
+        owner = ServiceEndpoint.objects.filter(service=service.name).values_list("organization_id", flat=True).first()
+        service.organization_id = owner or default.pk
+        service.save(update_fields=["organization"])
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("containers", "0002_organizations"),
-        ("registry", "0001_initial"),
+        ("registry", "0002_services_and_index"),
         ("tenancy", "0002_default_organization"),
     ]
 
@@ -33,7 +38,24 @@ class Migration(migrations.Migration):
                 null=True, on_delete=django.db.models.deletion.CASCADE, related_name="endpoints", to="tenancy.organization"
             ),
         ),
+        migrations.AddField(
+            model_name="service",
+            name="organization",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.CASCADE, related_name="services", to="tenancy.organization"
+            ),
+        ),
         migrations.RunPython(assign, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="service",
+            name="organization",
+            field=models.ForeignKey(
+                default=tenancy.models.default_organization_id,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="services",
+                to="tenancy.organization",
+            ),
+        ),
         migrations.AlterField(
             model_name="serviceendpoint",
             name="organization",
