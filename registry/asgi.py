@@ -29,6 +29,7 @@ django_application = get_asgi_application()  # sets Django up: the imports below
 
 from django.core.handlers.asgi import ASGIRequest  # noqa: E402
 from django.http import HttpRequest  # noqa: E402
+from rest_framework.settings import api_settings  # noqa: E402
 
 from registry import discovery  # noqa: E402
 from registry.watch import ALL, hub  # noqa: E402
@@ -39,7 +40,9 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 PREFIX = "/api/services/"
 AUTH_CACHE_S = 5.0
-_auth_cache: dict[str, float] = {}
+# credential -> (until, the organizations it may read: None for staff, who read every one)
+_auth_cache: dict[str, tuple[float, frozenset[int] | None]] = {}
+DENIED = frozenset[int]()
 # One database load per service and index, however many watchers wake for it.
 _snapshots: dict[str, discovery.Snapshot] = {}
 _loading: dict[str, asyncio.Future[discovery.Snapshot | None]] = {}
@@ -62,7 +65,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if request.method not in ("GET", "HEAD"):
         await _json(send, 405, {"error": f'Method "{request.method}" not allowed.'}, {"Allow": "GET, HEAD"})
         return
-    if not await _authenticated(request):
+    allowed = await _authenticated(request)
+    if allowed is False:
         await _json(send, 401, {"error": "Authentication credentials were not provided."})
         return
     name = str(scope["path"])[len(PREFIX) :].strip("/")
@@ -75,12 +79,20 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await _json(send, 400, {"error": exc.message, "fields": {exc.field: [exc.message]}})
         return
     if name:
-        await _service(send, request, name, query)
+        await _service(send, request, name, query, allowed)
     else:
-        await _list(send, request, query)
+        await _list(send, request, query, allowed)
 
 
-async def _service(send: Send, request: HttpRequest, name: str, query: discovery.Query) -> None:
+async def _service(
+    send: Send, request: HttpRequest, name: str, query: discovery.Query, allowed: frozenset[int] | None
+) -> None:
+    """One service, if the caller's organizations own it (tenancy): another's is a 404 like a missing one."""
+    if allowed is not None:
+        owner = await sync_to_async(_owner, thread_sensitive=False)(name)
+        if owner not in allowed:
+            await _json(send, 404, {"error": f"no service {name!r}", "fields": {"name": [f"no service {name!r}"]}})
+            return
     watch = hub()
     watch.start()
     known = watch.known(name)
@@ -103,12 +115,16 @@ async def _service(send: Send, request: HttpRequest, name: str, query: discovery
     await _send(send, 200, discovery.render(discovery.body(snapshot, query)), _headers(tag, snapshot.index))
 
 
-async def _list(send: Send, request: HttpRequest, query: discovery.Query) -> None:
+async def _list(send: Send, request: HttpRequest, query: discovery.Query, allowed: frozenset[int] | None) -> None:
+    """The caller's organizations' services (every one for staff)."""
+    from registry.models import Service
+
+    mine = Service.objects.all() if allowed is None else Service.objects.filter(organization_id__in=allowed)
     load = sync_to_async(discovery.list_body, thread_sensitive=False)
-    index, data = await load(query)
+    index, data = await load(query, mine)
     if query.index is not None and index <= query.index:
         await hub().wait_async(ALL, query.index, query.wait_s)
-        index, data = await load(query)
+        index, data = await load(query, mine)
     tag = discovery.etag(index, query, kind="all")
     if discovery.matches(request.headers.get("If-None-Match"), tag):
         await _not_modified(send, tag, index)
@@ -141,42 +157,61 @@ async def _snapshot(name: str, known: int | None) -> discovery.Snapshot | None:
     return await asyncio.shield(pending)
 
 
-async def _authenticated(request: HttpRequest) -> bool:
+def _owner(name: str) -> int | None:
+    from registry.models import Service
+
+    return Service.objects.filter(name=name).values_list("organization_id", flat=True).first()
+
+
+async def _authenticated(request: HttpRequest) -> frozenset[int] | None | bool:
+    """False when nobody is signed in; else the organizations the caller may read (None: staff, all)."""
     key = request.headers.get("Authorization") or request.COOKIES.get("sessionid") or ""
     if not key:
         return False
-    if _auth_cache.get(key, 0.0) > time.monotonic():
-        return True
-    ok = await sync_to_async(_authenticate, thread_sensitive=False)(request)
-    if ok:
+    cached = _auth_cache.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    allowed = await sync_to_async(_authenticate, thread_sensitive=False)(request)
+    if allowed is not False:
         if len(_auth_cache) > 10_000:
             _auth_cache.clear()
-        _auth_cache[key] = time.monotonic() + AUTH_CACHE_S
-    return ok
+        _auth_cache[key] = (time.monotonic() + AUTH_CACHE_S, allowed)  # type: ignore[assignment]
+    return allowed
 
 
-def _authenticate(request: HttpRequest) -> bool:
-    """The API's authentication classes (tokens), then the console's session."""
+def _authenticate(request: HttpRequest) -> frozenset[int] | None | bool:
+    """The API's authentication classes (tokens), then the console's session; then tenancy's access."""
     from django.contrib.auth import get_user
     from django.contrib.sessions.middleware import SessionMiddleware
     from django.db import close_old_connections
     from rest_framework.authentication import SessionAuthentication
     from rest_framework.exceptions import APIException
     from rest_framework.request import Request
-    from rest_framework.settings import api_settings
+
+    from tenancy.access import SESSION_KEY, resolve
+    from tenancy.roles import READ
 
     close_old_connections()
     authenticators = [
         cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES if not issubclass(cls, SessionAuthentication)
     ]
+    wanted: int | None = None
     try:
-        user = Request(request, authenticators=authenticators).user
+        drf = Request(request, authenticators=authenticators)
+        user, auth = drf.user, drf.auth
     except APIException:
         return False
-    if user is not None and user.is_authenticated:
-        return True
-    SessionMiddleware(lambda r: None).process_request(request)  # type: ignore[arg-type, return-value]
-    return bool(get_user(request).is_authenticated)
+    if user is None or not user.is_authenticated:
+        SessionMiddleware(lambda r: None).process_request(request)  # type: ignore[arg-type, return-value]
+        user, auth = get_user(request), None
+        if not user.is_authenticated:
+            return False
+        raw = request.session.get(SESSION_KEY)
+        wanted = raw if isinstance(raw, int) else None
+    who = resolve(user, auth, wanted)
+    if who.staff:
+        return None
+    return frozenset({who.organization_id}) if who.organization_id and who.can(READ) else DENIED
 
 
 def _headers(tag: str, index: int) -> dict[str, str]:

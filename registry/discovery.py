@@ -84,6 +84,7 @@ class Snapshot:
     frontend_port: int
     index: int
     endpoints: tuple[dict[str, Any], ...]
+    organization_id: int | None = None
 
 
 def load(name: str, services: QuerySet[Service] | None = None) -> Snapshot | None:
@@ -108,7 +109,9 @@ def load(name: str, services: QuerySet[Service] | None = None) -> Snapshot | Non
         }
         for row in rows.order_by("host", "port")
     )
-    return Snapshot(service.name, service.lb_url, service.frontend_port, service.modify_index, endpoints)
+    return Snapshot(
+        service.name, service.lb_url, service.frontend_port, service.modify_index, endpoints, service.organization_id
+    )
 
 
 def body(snapshot: Snapshot, query: Query) -> dict[str, Any]:

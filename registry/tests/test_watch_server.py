@@ -128,3 +128,21 @@ def test_the_watch_server_answers_like_the_api(watch_server: int, token: str) ->
     assert bad[0] == 400 and "index" in bad[1]["fields"]
     assert get(watch_server, "/api/services/mirror/?index=1&wait=1h", auth)[1]["fields"].keys() == {"wait"}
     assert get(watch_server, "/api/services/nope/", auth)[0] == 404
+
+
+def test_another_organizations_service_is_a_404_and_left_out_of_the_list(watch_server: int, token: str) -> None:
+    from conftest import make_member
+    from tenancy.models import Organization
+
+    beta = Organization.objects.create(name="Beta", slug="beta")
+    bob = make_member("bob", beta, "viewer")
+    endpoints.register(service="alpha-orders", host="127.0.0.1", port=9401, actor="tests", status="healthy")
+    endpoints.register(service="beta-orders", host="127.0.0.1", port=9402, actor="tests", organization=beta)
+    bobs = {"Authorization": f"Token {Token.objects.create(user=bob).key}"}
+    alices = {"Authorization": f"Token {token}"}
+
+    assert get(watch_server, "/api/services/alpha-orders/", bobs)[0] == 404
+    assert get(watch_server, "/api/services/beta-orders/", bobs)[0] == 200
+    assert get(watch_server, "/api/services/beta-orders/", alices)[0] == 404
+    listed = get(watch_server, "/api/services/", bobs)[1]
+    assert [s["name"] for s in listed["services"]] == ["beta-orders"]
