@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from containers import engine
+from containers.locks import organization_lock
 
 
 def network_name(organization_id: int) -> str:
@@ -29,7 +30,8 @@ def network_labels(organization_id: int) -> dict[str, str]:
 def ensure(organization_id: int) -> str:
     """The organization's network, created if missing; returns its name."""
     name = network_name(organization_id)
-    engine.ensure_network(name, network_labels(organization_id))
+    with organization_lock(organization_id):
+        engine.ensure_network(name, network_labels(organization_id))
     return name
 
 
