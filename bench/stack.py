@@ -158,12 +158,23 @@ class Stack:
         ).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+        # The organization networks its containers joined go too.
+        networks = subprocess.run(
+            ["docker", "network", "ls", "-q", "--filter", f"label=orchestrator.instance={self.instance}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        if networks:
+            subprocess.run(["docker", "network", "rm", *networks], capture_output=True)
 
 
 _CREATE_USER = """
 from django.contrib.auth import get_user_model
 User = get_user_model()
 from rest_framework.authtoken.models import Token
+from tenancy.models import Membership, default_organization
 user = User.objects.filter(username="bench").first() or User.objects.create_user("bench", password=None)
+# An operator of the default organization: deploying is what an operator may do.
+Membership.objects.get_or_create(user=user, organization=default_organization(), defaults={"role": "operator"})
 print(Token.objects.get_or_create(user=user)[0].key)
 """
