@@ -150,25 +150,33 @@ class Upload:
         return " ".join(parts)
 
 
-def archive_references(path: Path) -> list[str]:
-    """The tags a ``docker save`` tar would load (its manifest.json), read before the engine sees it."""
+def archive_references(path: Path) -> dict[str, str]:
+    """The tags a ``docker save`` tar would load, each with its image id (from manifest.json's
+    ``Config``), read before the engine sees it."""
     try:
         with tarfile.open(path) as archive:
             member = archive.extractfile("manifest.json")
             manifest = json.loads(member.read(1024 * 1024)) if member else []
     except (tarfile.TarError, KeyError, ValueError, OSError):
-        return []
+        return {}
     if not isinstance(manifest, list):
-        return []
-    return [str(tag) for entry in manifest if isinstance(entry, dict) for tag in entry.get("RepoTags") or []]
+        return {}
+    found = {}
+    for entry in manifest:
+        if not isinstance(entry, dict):
+            continue
+        config = str(entry.get("Config") or "")
+        image_id = "sha256:" + config.rsplit("/", 1)[-1].removesuffix(".json") if config else ""
+        for tag in entry.get("RepoTags") or []:
+            found[str(tag)] = image_id
+    return found
 
 
-def check_owner(reference: str, organization: Organization, *, actor: str, field: str) -> None:
+def check_owner(reference: str, organization: Organization, *, actor: str, field: str, image_id: str = "") -> None:
     """Refuse (409) a reference another organization owns, or the shared demo image: loading or pulling
-    it would change the image their deployments run."""
-    owner = Image.objects.filter(reference=reference).values_list("organization_id", flat=True).first()
-    exists = Image.objects.filter(reference=reference).exists()
-    if exists and owner != organization.pk:
+    it would change the image their deployments run (the very same image, by id, changes nothing)."""
+    row = Image.objects.filter(reference=reference).values_list("organization_id", "docker_id").first()
+    if row is not None and row[0] != organization.pk and not (image_id and image_id == row[1]):
         refuse(
             f"{reference} is an image name already in use outside your organization: tag yours differently",
             actor=actor,
@@ -193,8 +201,8 @@ def upload_image(path: Path, actor: str, organization: Organization | None = Non
     organization, and its size must fit the organization's images' disk quota.
     """
     organization = organization or default_organization()
-    for reference in archive_references(path):
-        check_owner(reference, organization, actor=actor, field="file")
+    for reference, image_id in archive_references(path).items():
+        check_owner(reference, organization, actor=actor, field="file", image_id=image_id)
     check_disk_quota(organization, path.stat().st_size, actor=actor, field="file")
     try:
         references = engine.load_image(path)
