@@ -30,6 +30,10 @@ LABEL_INSTANCE = "orchestrator.instance"
 LABEL_DEPLOYMENT = "orchestrator.deployment"
 LABEL_GENERATION = "orchestrator.generation"
 MANAGED_BY = "orchestrator"
+# The prototype's troubleshooting guide lists managed containers with `docker ps --filter label=managed-by`:
+# every container we create carries it too. Never used to find ours (containers made before it
+# existed lack it); instance_labels() does that.
+LABEL_SEED_MANAGED_BY = "managed-by"
 
 
 def instance_labels() -> dict[str, str]:
@@ -439,7 +443,7 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
             spec.image,
             command=spec.command or None,
             name=spec.name,
-            labels=spec.labels,
+            labels={**spec.labels, LABEL_SEED_MANAGED_BY: MANAGED_BY},
             environment=spec.env,
             ports=[spec.container_port] if spec.container_port else None,
             host_config=host_config,
