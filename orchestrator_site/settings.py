@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "axes",
     "django_filters",
     "django_htmx",
+    "corsheaders",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "orchestrator_site.processes",
@@ -63,7 +65,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may answer: a CORS preflight is answered here, and every answer to an
+    # allowed origin gets its headers.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -75,6 +81,56 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
+
+# --- transport security -----------------------------------------------------------------
+# TLS=true when users reach the console over HTTPS (directly or through a TLS-terminating proxy):
+# HTTP is redirected to HTTPS (but GET /health, for plain-HTTP health checks), cookies are sent
+# only over HTTPS, and browsers are told to use HTTPS only (HSTS). `manage.py check --deploy` is
+# clean with it. Behind a proxy that terminates TLS, TLS_PROXY_HEADER names the header it sets to
+# "https" (e.g. X-Forwarded-Proto); only set it when that proxy always sets or strips the header.
+TLS = envbool("TLS", False)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", TLS)
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", TLS)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", TLS)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if TLS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", TLS)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", TLS)
+_TLS_PROXY_HEADER = envstr("TLS_PROXY_HEADER", "")
+if _TLS_PROXY_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _TLS_PROXY_HEADER.upper().replace("-", "_"), "https")
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp) on every answer: scripts, styles, fonts and connections only
+# from this origin (the console serves htmx, Pico, uPlot and Swagger UI itself), no inline script
+# or style, no eval, no plugins, never framed. The console works under it (the browser tests
+# record every CSP violation and fail on one). CSP_REPORT_ONLY=true sends it as report-only.
+_csp = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+if envbool("CSP_REPORT_ONLY", False):  # (no CSP_* setting names: django-csp 4 takes them for its old format)
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
+
+# CORS (django-cors-headers) for the UI team's web app: the origins allowed to call the API from a
+# browser, e.g. CORS_ALLOWED_ORIGINS=https://ui.example.com; none by default. Only those origins
+# get Access-Control-Allow-Origin, and credentials (cookies, Authorization) are allowed only for
+# them. A browser app that writes with the session cookie also needs its origin in CSRF_TRUSTED_ORIGINS.
+CORS_ALLOWED_ORIGINS = envlist("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = True
 
 ROOT_URLCONF = "orchestrator_site.urls"
 WSGI_APPLICATION = "orchestrator_site.wsgi.application"
@@ -201,6 +257,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ContainerStatusEnum": "containers.models.Container.Status",
         "DeploymentStateEnum": "containers.models.Deployment.State",
+        "EndpointStatusEnum": "registry.models.ServiceEndpoint.Status",
+        "AlertDeliveryStatusEnum": "health.models.alerts.AlertDelivery.Status",
+        # http/tcp: an endpoint's protocol and a probe's type are one choice set in the schema.
+        "ProtocolEnum": "registry.models.ServiceEndpoint.Protocol",
     },
 }
 
