@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from containers.limits import format_memory
 from containers.models import Container, Deployment, Event, Image
+from orchestrator_site.units import format_memory
 
 
 def _human_size(size: int) -> str:

@@ -7,26 +7,36 @@ reconcile once the transaction commits. Refusals are recorded as events too.
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 
-from containers import engine, hooks, reconcile
-from containers.limits import parse_memory
+from containers import engine, reconcile
+from containers.limits import replicas_problem
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, Image, record
-from containers.refusals import AdmissionRefused, NotFound, Refused, refuse
+from containers.refusals import AdmissionRefused, InvalidInput, NotFound, Refused, refuse
 
 
 @dataclass(frozen=True)
 class Reservation:
     cpu: Decimal
     memory_bytes: int
+
+
+def admission_caps(host: engine.HostInfo) -> Reservation:
+    """How much CPU and memory the deployments may reserve on ``host``: its CPUs and memory times the
+    admission factors. The one place the caps are computed (admission here, ``GET /system/resources``)."""
+    return Reservation(
+        cpu=Decimal(str(host.cpus * settings.ADMISSION_CPU_FACTOR)),
+        memory_bytes=int(host.memory_bytes * settings.ADMISSION_MEMORY_FACTOR),
+    )
 
 
 # Fields whose change means the running containers must be recreated.
@@ -68,8 +78,8 @@ def admission_problem(deployment: Deployment) -> str:
     others = reserved(exclude=deployment)
     want_cpu = others.cpu + deployment.cpu_limit * deployment.replicas
     want_memory = others.memory_bytes + deployment.memory_limit_bytes * deployment.replicas
-    cpu_cap = Decimal(str(host.cpus * settings.ADMISSION_CPU_FACTOR))
-    memory_cap = int(host.memory_bytes * settings.ADMISSION_MEMORY_FACTOR)
+    caps = admission_caps(host)
+    cpu_cap, memory_cap = caps.cpu, caps.memory_bytes
     problems = []
     if want_cpu > cpu_cap:
         problems.append(f"CPU: {want_cpu:g} cores would be reserved, the host allows {cpu_cap:g}")
@@ -80,36 +90,45 @@ def admission_problem(deployment: Deployment) -> str:
     return "not enough host resources: " + "; ".join(problems) if problems else ""
 
 
+def replicas_refusal(replicas: int) -> str:
+    """Why an action would refuse this number of replicas ("" if it would not)."""
+    return f"replicas must be between 0 and {settings.MAX_REPLICAS}" if replicas_problem(replicas) else ""
+
+
 def check_replicas(replicas: int, *, actor: str, deployment: Deployment | None = None) -> None:
-    if replicas < 0 or replicas > settings.MAX_REPLICAS:
-        refuse(
-            f"replicas must be between 0 and {settings.MAX_REPLICAS}",
-            actor=actor,
-            deployment=deployment,
-            field="replicas",
-            exc=Refused,
-        )
+    problem = replicas_refusal(replicas)
+    if problem:
+        refuse(problem, actor=actor, deployment=deployment, field="replicas", exc=Refused)
 
 
-def create_deployment(*, actor: str, **values: Any) -> Deployment:
-    """Create a deployment from validated values (name, image, replicas, limits, port, command, env, policy)."""
+def create_deployment(*, actor: str, converge_later: bool = True, **values: Any) -> Deployment:
+    """Create a deployment from validated values (name, image, replicas, limits, port, command, env, policy).
+
+    ``converge_later=False`` is for a caller that converges it itself (the seed's start).
+    """
     deployment = Deployment(**values)
     check_replicas(deployment.replicas, actor=actor)
     if Deployment.objects.filter(name=deployment.name).exists():
         refuse(f"a deployment named {deployment.name!r} already exists", actor=actor, field="name")
     check_admission(deployment, actor=actor)
     with transaction.atomic():
-        deployment.state = Deployment.State.CONVERGING if deployment.replicas else Deployment.State.STOPPED
-        deployment.save()
-        record(
-            "deployment.created",
-            actor=actor,
-            deployment=deployment,
-            after=deployment.spec(),
-            message=f"{deployment.name} created with {deployment.replicas} replica(s) of {deployment.image}",
-        )
-        queue_converge(deployment.pk)
+        _insert(deployment, actor=actor)
+        if converge_later:
+            queue_converge(deployment.pk)
     return deployment
+
+
+def _insert(deployment: Deployment, *, actor: str) -> None:
+    """Save a new deployment and its event; IntegrityError if its name was taken meanwhile."""
+    deployment.state = Deployment.State.CONVERGING if deployment.replicas else Deployment.State.STOPPED
+    deployment.save()
+    record(
+        "deployment.created",
+        actor=actor,
+        deployment=deployment,
+        after=deployment.spec(),
+        message=f"{deployment.name} created with {deployment.replicas} replica(s) of {deployment.image}",
+    )
 
 
 def changed_spec_fields(deployment: Deployment, changes: dict[str, Any]) -> list[str]:
@@ -117,8 +136,11 @@ def changed_spec_fields(deployment: Deployment, changes: dict[str, Any]) -> list
     return [key for key in SPEC_FIELDS if key in changes and getattr(deployment, key) != changes[key]]
 
 
-def update_deployment(deployment: Deployment, *, actor: str, **changes: Any) -> Deployment:
-    """Change desired state; a change to the container spec rolls every container to a new generation."""
+def update_deployment(deployment: Deployment, *, actor: str, converge_later: bool = True, **changes: Any) -> Deployment:
+    """Change desired state; a change to the container spec rolls every container to a new generation.
+
+    ``converge_later=False`` is for a caller that converges it itself (the seed's start).
+    """
     before = deployment.spec()
     respec = bool(changed_spec_fields(deployment, changes))
     for key, value in changes.items():
@@ -141,7 +163,8 @@ def update_deployment(deployment: Deployment, *, actor: str, **changes: Any) -> 
             after=deployment.spec(),
             message=f"{deployment.name} updated" + (" (containers will be recreated)" if respec else ""),
         )
-        queue_converge(deployment.pk)
+        if converge_later:
+            queue_converge(deployment.pk)
     return deployment
 
 
@@ -167,8 +190,11 @@ def scale(deployment: Deployment, replicas: int, *, actor: str) -> Deployment:
     return deployment
 
 
-def stop(deployment: Deployment, *, actor: str) -> Deployment:
-    """Stop every container of the deployment; it stays, with zero replicas, to be scaled up again."""
+def stop(deployment: Deployment, *, actor: str, converge_later: bool = True) -> Deployment:
+    """Stop every container of the deployment; it stays, with zero replicas, to be scaled up again.
+
+    ``converge_later=False`` is for a caller that converges it itself (the seed's stop).
+    """
     before = deployment.replicas
     with transaction.atomic():
         deployment.replicas = 0
@@ -181,7 +207,8 @@ def stop(deployment: Deployment, *, actor: str) -> Deployment:
             after={"replicas": 0},
             message=f"{deployment.name} stopped",
         )
-        queue_converge(deployment.pk)
+        if converge_later:
+            queue_converge(deployment.pk)
     return deployment
 
 
@@ -189,7 +216,7 @@ def delete_deployment(deployment: Deployment, *, actor: str) -> None:
     """Remove the deployment's containers, then the deployment; if the engine is down nothing changes."""
     with deployment_lock(deployment.pk):
         observed = engine.list_containers(engine.deployment_labels(deployment.pk))
-        hooks.stopping([info.id for info in observed])
+        reconcile.mark_removing([info.id for info in observed])
         for info in observed:
             engine.remove_container(info.id)
         with transaction.atomic():
@@ -201,7 +228,7 @@ def remove_container(container: Container, *, actor: str) -> None:
     """Remove one container for good: the deployment keeps one replica fewer."""
     deployment = container.deployment
     with deployment_lock(deployment.pk):
-        hooks.stopping([container.docker_id])
+        reconcile.mark_removing([container.docker_id])
         engine.remove_container(container.docker_id)
         with transaction.atomic():
             before = deployment.replicas
@@ -220,15 +247,36 @@ def remove_container(container: Container, *, actor: str) -> None:
             queue_converge(deployment.pk)
 
 
-def restart_container(container: Container, *, actor: str) -> None:
+def restart_container(
+    container: Container,
+    *,
+    actor: str,
+    event: str = "container.restarted",
+    message: str = "",
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Restart one container in place (the console, the API, a liveness probe's ``probe.restart``)."""
     engine.restart_container(container.docker_id)
     record(
-        "container.restarted",
+        event,
         actor=actor,
         deployment=container.deployment,
         container_docker_id=container.docker_id,
-        message=f"{container.name} restarted",
+        message=message or f"{container.name} restarted",
+        after=after,
     )
+    # A restart may publish a new host port: the reconciler refreshes the row and the endpoint.
+    queue_converge(container.deployment_id)
+
+
+@dataclass
+class Started:
+    """What one seed start did: the deployment as it is now, the containers this call started, and
+    why any could not start."""
+
+    deployment: Deployment
+    containers: list[Container]
+    failed: list[str]
 
 
 def start_image(
@@ -239,11 +287,16 @@ def start_image(
     memory_limit_bytes: int | None,
     container_port: int | None,
     actor: str,
-) -> tuple[Deployment, reconcile.Outcome]:
+) -> Started:
     """The seed's ``POST /containers/{image}/start``: add ``count`` containers of an image and wait for them.
 
     They belong to the image's default deployment (named after the image), created on first use.
     Limits given here become the deployment's limits (recreating its containers if they differ).
+
+    Concurrent starts each add exactly their ``count``: the desired state is read, changed and
+    converged under the deployment's lock, so each call's converge starts what that call added
+    (and what it lists is what it started). Two first starts of one image race to create its
+    deployment; the loser, refused by the unique name, adds to the winner's.
     """
     image = Image.objects.filter(reference=reference).first()
     if image is None:
@@ -253,40 +306,83 @@ def start_image(
     name = name_for_image(reference)
     deployment = Deployment.objects.filter(name=name).first()
     if deployment is None:
-        deployment = create_deployment(
-            actor=actor,
+        new = Deployment(
             name=name,
             image=image,
             replicas=count,
-            cpu_limit=cpu_limit if cpu_limit is not None else Decimal(settings.DEFAULT_CPU_LIMIT),
-            memory_limit_bytes=memory_limit_bytes or _default_memory(),
+            cpu_limit=cpu_limit if cpu_limit is not None else settings.DEFAULT_CPU_LIMIT,
+            memory_limit_bytes=memory_limit_bytes or settings.DEFAULT_MEMORY_LIMIT,
             container_port=container_port,
         )
-    else:
-        changes: dict[str, Any] = {"replicas": deployment.replicas + count}
+        started = _create_and_converge(new, actor=actor)
+        if started is not None:
+            return started
+        deployment = Deployment.objects.filter(name=name).first()
+        if deployment is None:
+            refuse(f"{name} was deleted while this start ran", actor=actor, field="image", exc=NotFound)
+    with deployment_lock(deployment.pk):
+        current = Deployment.objects.select_related("image").filter(pk=deployment.pk).first()
+        if current is None:
+            refuse(f"{name} was deleted while this start ran", actor=actor, field="image", exc=NotFound)
+        has = current.replicas
+        if replicas_problem(has + count):
+            room = max(0, settings.MAX_REPLICAS - has)
+            refuse(
+                f"{reference} already has {has} replicas: at most {room} more",
+                actor=actor,
+                deployment=current,
+                field="count",
+                exc=InvalidInput,
+            )
+        changes: dict[str, Any] = {"replicas": has + count}
         if cpu_limit is not None:
             changes["cpu_limit"] = cpu_limit
         if memory_limit_bytes is not None:
             changes["memory_limit_bytes"] = memory_limit_bytes
         if container_port is not None:
             changes["container_port"] = container_port
-        deployment = update_deployment(deployment, actor=actor, **changes)
-    outcome = reconcile.converge(deployment.pk) or reconcile.Outcome()
+        update_deployment(current, actor=actor, converge_later=False, **changes)
+        outcome = reconcile.converge_held(current.pk) or reconcile.Outcome()
+    current.refresh_from_db()
+    return Started(current, outcome.created, outcome.failed)
+
+
+def _create_and_converge(deployment: Deployment, *, actor: str) -> Started | None:
+    """Create the seed start's deployment and converge it under its lock, taken before the row is
+    visible to anyone else; None when a concurrent start created a deployment of that name first."""
+    check_replicas(deployment.replicas, actor=actor)
+    check_admission(deployment, actor=actor)
+    with ExitStack() as held:
+        try:
+            with transaction.atomic():
+                _insert(deployment, actor=actor)
+                held.enter_context(deployment_lock(deployment.pk))
+        except IntegrityError:
+            return None
+        outcome = reconcile.converge_held(deployment.pk) or reconcile.Outcome()
     deployment.refresh_from_db()
-    return deployment, outcome
+    return Started(deployment, outcome.created, outcome.failed)
 
 
-def stop_image(reference: str, *, actor: str) -> list[Deployment]:
+@dataclass
+class Stopped:
+    """What one seed stop did: the image's deployments as they are now, and the containers it removed."""
+
+    deployments: list[Deployment]
+    removed: list[str]
+
+
+def stop_image(reference: str, *, actor: str) -> Stopped:
     """The seed's ``POST /containers/{image}/stop``: stop every deployment of the image and wait."""
     deployments = list(Deployment.objects.filter(image__reference=reference).select_related("image"))
     if not deployments and not Image.objects.filter(reference=reference).exists():
         refuse(f"unknown image {reference!r}", actor=actor, field="image", exc=NotFound)
+    of_image = Container.objects.filter(deployment__image__reference=reference)
+    before = list(of_image.order_by("created_at", "pk").values_list("docker_id", flat=True))
     for deployment in deployments:
-        stop(deployment, actor=actor)
+        stop(deployment, actor=actor, converge_later=False)
         reconcile.converge(deployment.pk)
-        deployment.refresh_from_db()
-    return deployments
-
-
-def _default_memory() -> int:
-    return parse_memory(settings.DEFAULT_MEMORY_LIMIT)
+    # Deleted meanwhile by another request: left out of the answer.
+    deployments = list(Deployment.objects.filter(pk__in=[d.pk for d in deployments]).select_related("image"))
+    remaining = set(of_image.values_list("docker_id", flat=True))
+    return Stopped(deployments, [docker_id for docker_id in before if docker_id not in remaining])

@@ -18,9 +18,10 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from containers.limits import format_memory, parse_cpu, parse_memory
+from containers.limits import replicas_problem
 from containers.models import Deployment, Image
 from containers.names import validate_name
+from orchestrator_site.units import format_memory, parse_cpu, parse_memory
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -42,9 +43,9 @@ def parse_env(text: str) -> dict[str, str]:
 
 
 def check_replicas(value: int) -> None:
-    # Read at validation time, like the API, so the setting can change without a restart.
-    if value > settings.MAX_REPLICAS:
-        raise forms.ValidationError(f"must be at most {settings.MAX_REPLICAS}")
+    problem = replicas_problem(value)
+    if problem:
+        raise forms.ValidationError(problem)
 
 
 class DeploymentForm(forms.Form):
@@ -99,7 +100,7 @@ class DeploymentForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["cpu_limit"].initial = settings.DEFAULT_CPU_LIMIT
-        self.fields["memory_limit"].initial = settings.DEFAULT_MEMORY_LIMIT
+        self.fields["memory_limit"].initial = format_memory(settings.DEFAULT_MEMORY_LIMIT)
 
     def clean_cpu_limit(self) -> Any:
         try:

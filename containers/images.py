@@ -17,7 +17,7 @@ from django.db.models import Prefetch, ProtectedError
 
 from containers import engine
 from containers.models import Deployment, Event, Image, record
-from containers.refusals import NotFound, Refused, refuse
+from containers.refusals import InvalidInput, NotFound, Refused, refuse
 
 SYNC_ACTOR = "engine-sync"
 
@@ -32,12 +32,6 @@ REFERENCE = re.compile(
     rf"^(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)(?::(?P<tag>{_TAG}))?$"
 )
 MAX_NAME_LENGTH = 255
-
-
-class InvalidInput(Refused):
-    """The request names something that cannot be valid (a malformed reference)."""
-
-    status = 400
 
 
 class PullRefused(Refused):

@@ -32,6 +32,12 @@ class NotFound(Refused):
     status = 404
 
 
+class InvalidInput(Refused):
+    """The request asks for something that cannot be valid (a malformed reference, too many replicas)."""
+
+    status = 400
+
+
 def refuse(
     message: str,
     *,

@@ -13,8 +13,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from orchestrator_site.env import envbool, envfloat, envint, envlist, envstr
+from orchestrator_site.env import envbool, envfloat, envint, envlist, envparsed, envstr
 from orchestrator_site.schedules import gated
+from orchestrator_site.units import parse_cpu, parse_memory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("ORCHESTRATOR_VAR_DIR", str(BASE_DIR / "var")))
@@ -378,8 +379,9 @@ ORCHESTRATOR_INSTANCE = envstr("ORCHESTRATOR_INSTANCE", "default")
 DOCKER_HOST = envstr("DOCKER_HOST", "")
 DOCKER_TIMEOUT_S = envint("DOCKER_TIMEOUT_S", 30, minimum=1)
 MAX_REPLICAS = envint("MAX_REPLICAS", 100, minimum=1)
-DEFAULT_CPU_LIMIT = envstr("DEFAULT_CPU_LIMIT", "0.5")
-DEFAULT_MEMORY_LIMIT = envstr("DEFAULT_MEMORY_LIMIT", "128m")
+# Parsed once, here: a Decimal of cores and a number of bytes.
+DEFAULT_CPU_LIMIT = envparsed("DEFAULT_CPU_LIMIT", "0.5", parse_cpu)
+DEFAULT_MEMORY_LIMIT = envparsed("DEFAULT_MEMORY_LIMIT", "128m", parse_memory)
 # Admission: how much of the host's CPU and memory the managed containers may reserve.
 ADMISSION_CPU_FACTOR = envfloat("ADMISSION_CPU_FACTOR", 1.0, minimum=0.01)
 ADMISSION_MEMORY_FACTOR = envfloat("ADMISSION_MEMORY_FACTOR", 1.0, minimum=0.01)

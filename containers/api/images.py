@@ -6,6 +6,7 @@ Every entry point calls the actions in ``containers.images``; errors become JSON
 
 from __future__ import annotations
 
+import builtins
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
 class ImageSerializer(serializers.ModelSerializer):
     created = serializers.DateTimeField(source="image_created_at", read_only=True, allow_null=True)
     # Reads the prefetched deployments (see ImageViewSet.get_queryset): no query per image.
-    used_by = serializers.SlugRelatedField(source="deployments", slug_field="name", many=True, read_only=True)
+    used_by: Any = serializers.SlugRelatedField(source="deployments", slug_field="name", many=True, read_only=True)
 
     class Meta:
         model = Image
@@ -163,7 +164,7 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         image = images.pull_image(data["reference"], data["username"], data["password"], actor=actor_name(request.user))
         return Response(self._serialize([image])[0], status=status.HTTP_201_CREATED)
 
-    def _serialize(self, rows: list[Image]) -> Any:
+    def _serialize(self, rows: builtins.list[Image]) -> Any:
         fresh = self.get_queryset().filter(pk__in=[row.pk for row in rows])
         return ImageSerializer(fresh, many=True).data
 

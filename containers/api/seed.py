@@ -17,7 +17,6 @@ import json
 import re
 from typing import Any
 
-from django.conf import settings
 from django.http.request import RawPostDataException
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -178,14 +177,7 @@ class StartImageView(APIView):
     def post(self, request: Request, image: str) -> Response:
         values = validated(SeedStartSerializer, json_body(request))
         resources = values.get("resources") or {}
-        # What ran before, so the answer lists what this call started whoever converged it.
-        name = deployments.name_for_image(image)
-        before = set(Container.objects.filter(deployment__name=name).values_list("docker_id", flat=True))
-        has = Deployment.objects.filter(name=name).values_list("replicas", flat=True).first() or 0
-        if has + values["count"] > settings.MAX_REPLICAS:
-            room = max(0, settings.MAX_REPLICAS - has)
-            raise ValidationError({"count": [f"{image} already has {has} replicas: at most {room} more"]})
-        deployment, outcome = deployments.start_image(
+        result = deployments.start_image(
             image,
             values["count"],
             cpu_limit=resources.get("cpu_limit"),
@@ -193,8 +185,11 @@ class StartImageView(APIView):
             container_port=values.get("port"),
             actor=actor_name(request.user),
         )
-        fresh = deployments_queryset().get(pk=deployment.pk)
-        started = [c for c in fresh.containers.all() if c.docker_id not in before]
+        fresh = deployments_queryset().filter(pk=result.deployment.pk).first()
+        if fresh is None:
+            raise deployments.NotFound(f"{result.deployment.name} was deleted while this start ran", field="image")
+        ours = {c.docker_id for c in result.containers}
+        started = [c for c in fresh.containers.all() if c.docker_id in ours]
         body: dict[str, Any] = {
             "started": [c.docker_id for c in started],
             "deployment": DeploymentSerializer(fresh).data,
@@ -208,10 +203,10 @@ class StartImageView(APIView):
                 }
                 for c in started
             ],
-            "failed": list(outcome.failed),
+            "failed": list(result.failed),
         }
-        if not started and outcome.failed:
-            body["error"] = f"no container started: {outcome.failed[0]}"
+        if not started and result.failed:
+            body["error"] = f"no container started: {result.failed[0]}"
             return Response(body, status=status.HTTP_502_BAD_GATEWAY)
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -247,16 +242,13 @@ class StopImageView(APIView):
                     "deployments": [deployment_summary(container.deployment)],
                 }
             )
-        of_image = Container.objects.filter(deployment__image__reference=image)
-        before = list(of_image.order_by("created_at", "pk").values_list("docker_id", flat=True))
         stopped = deployments.stop_image(image, actor=actor)
-        remaining = set(of_image.values_list("docker_id", flat=True))
         return Response(
             {
                 "stopped": True,
                 "image": image,
-                "containers": [docker_id for docker_id in before if docker_id not in remaining],
-                "deployments": [deployment_summary(d) for d in stopped],
+                "containers": stopped.removed,
+                "deployments": [deployment_summary(d) for d in stopped.deployments],
             }
         )
 

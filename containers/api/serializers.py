@@ -1,6 +1,6 @@
 """Serializers for deployments, containers and events, and the fields that parse what users type.
 
-Validation lives here (``containers.limits`` turned into fields); changes go through
+Validation lives here (``orchestrator_site.units`` and ``containers.limits`` turned into fields); changes go through
 ``containers.deployments`` in the views, never through ``serializer.save()``.
 Env values are secrets: they are accepted but never written back (only ``env_keys`` are).
 """
@@ -18,9 +18,10 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from containers.limits import format_memory, parse_cpu, parse_memory
+from containers.limits import replicas_problem
 from containers.models import Container, Deployment, Event, Image
 from containers.names import name_problem
+from orchestrator_site.units import format_memory, parse_cpu, parse_memory
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -96,11 +97,10 @@ class EnvField(serializers.DictField):
         return env
 
 
-def check_replicas(value: int) -> int:
-    # Read at validation time, not import time, so the setting can change without a restart.
-    if value > settings.MAX_REPLICAS:
-        raise serializers.ValidationError(f"must be at most {settings.MAX_REPLICAS}")
-    return value
+def check_replicas(value: int) -> None:
+    problem = replicas_problem(value)
+    if problem:
+        raise serializers.ValidationError(problem)
 
 
 class ContainerBriefSerializer(serializers.ModelSerializer):
@@ -179,8 +179,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
     def with_defaults(self) -> dict[str, Any]:
         """The validated values for a new deployment, with the configured default limits filled in."""
         values = dict(self.validated_data)
-        values.setdefault("cpu_limit", parse_cpu(settings.DEFAULT_CPU_LIMIT))
-        values.setdefault("memory_limit_bytes", parse_memory(settings.DEFAULT_MEMORY_LIMIT))
+        values.setdefault("cpu_limit", settings.DEFAULT_CPU_LIMIT)
+        values.setdefault("memory_limit_bytes", settings.DEFAULT_MEMORY_LIMIT)
         return values
 
 

@@ -32,22 +32,19 @@ from containers.api.serializers import (
 )
 from containers.filtersets import ContainerFilterSet, DeploymentFilterSet, EventFilterSet
 from containers.models import Container, Deployment, Event, actor_name
+from orchestrator_site.env import parse_bool
 
 WAIT = OpenApiParameter(
     "wait", OpenApiTypes.BOOL, description="Converge before answering and show the result (default false)"
 )
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
 
 
 def wants_wait(request: Request) -> bool:
     """``?wait=true``: converge synchronously; anything that is not a boolean is a 400 naming ``wait``."""
-    raw = request.query_params.get("wait", "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise serializers.ValidationError({"wait": ["must be true or false"]})
+    try:
+        return parse_bool(request.query_params.get("wait", ""))
+    except ValueError:
+        raise serializers.ValidationError({"wait": ["must be true or false"]}) from None
 
 
 def deployments_queryset() -> QuerySet[Deployment]:
@@ -88,7 +85,7 @@ class DeploymentViewSet(
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         wait = wants_wait(request)
-        serializer = self.get_serializer(data=request.data)
+        serializer = DeploymentSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         deployment = deployments.create_deployment(actor=actor_name(request.user), **serializer.with_defaults())
         return self._answer(deployment, wait, status.HTTP_201_CREATED)

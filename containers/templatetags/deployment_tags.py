@@ -73,6 +73,6 @@ def deployment_state(deployment: Deployment, error: bool = True) -> SafeString:
         left = time_left(deployment.backoff_until)
         parts.append(format_html("<small>{}</small>", f"next start in {left}" if left else "starting again"))
     if error and deployment.last_error and deployment.state != Deployment.State.RUNNING:
-        error = deployment.last_error
-        parts.append(format_html('<small class="error" title="{}">{}</small>', error, Truncator(error).chars(120)))
+        message = deployment.last_error
+        parts.append(format_html('<small class="error" title="{}">{}</small>', message, Truncator(message).chars(120)))
     return mark_safe("\n".join(parts))

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -30,7 +30,7 @@ from containers.models import Container, Deployment, Event, actor_name
 from containers.preview import Preview, preview_create, preview_scale, preview_update
 from containers.refusals import Refused
 from containers.views.counts import running_count
-from containers.views.htmx import STOP_POLLING, refresh_when_logged_out
+from containers.views.htmx import STOP_POLLING, HtmxHttpRequest, partial_of, refresh_when_logged_out
 
 TIMELINE_EVENTS = 50
 PAGE_SIZE = 25
@@ -47,7 +47,7 @@ def list_queryset() -> QuerySet[Deployment]:
     return Deployment.objects.select_related("image").annotate(running_count=running_count()).order_by("name")
 
 
-def filtered(request: HttpRequest) -> DeploymentFilterSet:
+def filtered(request: HtmxHttpRequest) -> DeploymentFilterSet:
     # The same FilterSet as GET /api/deployments/, on the list's own queryset.
     filterset = DeploymentFilterSet(request.GET or None, queryset=list_queryset())
     state = filterset.form.fields["state"]
@@ -56,7 +56,7 @@ def filtered(request: HttpRequest) -> DeploymentFilterSet:
     return filterset
 
 
-def list_context(request: HttpRequest) -> dict[str, object]:
+def list_context(request: HtmxHttpRequest) -> dict[str, object]:
     """The filter form and a page of its rows; a bad filter value lists nothing (its error shows), never everything."""
     filterset = filtered(request)
     valid = not filterset.is_bound or filterset.is_valid()
@@ -90,7 +90,7 @@ def add_refusal(form: forms.Form, exc: Refused | engine.EngineUnavailable) -> No
 
 
 def form_response(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     form: forms.Form,
     deployment: Deployment | None = None,
     *,
@@ -102,13 +102,13 @@ def form_response(
     return render(request, T + ("form.html" if request.htmx else "form_page.html"), context)
 
 
-def applied(request: HttpRequest, deployment: Deployment, note: str) -> HttpResponse:
+def applied(request: HtmxHttpRequest, deployment: Deployment, note: str) -> HttpResponse:
     messages.success(request, note)
     url = reverse("console-deployment", args=[deployment.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def back_to(request: HttpRequest, deployment_pk: int) -> HttpResponse:
+def back_to(request: HtmxHttpRequest, deployment_pk: int) -> HttpResponse:
     """Without JavaScript, a scale goes back where it came from (the list or the detail page)."""
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
@@ -132,16 +132,15 @@ def try_preview(form: forms.Form, make: Callable[[], Preview]) -> Preview | None
 
 @require_GET
 @login_required
-def deployment_list(request: HttpRequest) -> HttpResponse:
+def deployment_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, T + "list.html", list_context(request))
 
 
 @require_GET
 @refresh_when_logged_out
 @login_required
-def deployment_rows(request: HttpRequest) -> HttpResponse:
-    if not request.htmx:
-        return redirect(reverse("console-deployments") + (f"?{request.GET.urlencode()}" if request.GET else ""))
+@partial_of("console-deployments", keep_query=True)
+def deployment_rows(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, T + "rows.html", list_context(request))
 
 
@@ -157,7 +156,7 @@ def created_note(deployment: Deployment) -> str:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def deployment_create(request: HttpRequest) -> HttpResponse:
+def deployment_create(request: HtmxHttpRequest) -> HttpResponse:
     form = DeploymentForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         try:
@@ -171,7 +170,7 @@ def deployment_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def deployment_create_preview(request: HttpRequest) -> HttpResponse:
+def deployment_create_preview(request: HtmxHttpRequest) -> HttpResponse:
     form = DeploymentForm(request.POST)
     preview = try_preview(form, lambda: preview_create(form.values()))
     return form_response(request, form, previewed=True, preview=preview)
@@ -179,7 +178,7 @@ def deployment_create_preview(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def deployment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
     form = DeploymentEditForm(request.POST if request.method == "POST" else None, deployment=deployment)
     if form.is_bound and form.is_valid():
@@ -194,7 +193,7 @@ def deployment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def deployment_edit_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_edit_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
     form = DeploymentEditForm(request.POST, deployment=deployment)
     preview = try_preview(form, lambda: preview_update(deployment, form.changes()))
@@ -206,12 +205,12 @@ def deployment_edit_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def deployment_scale(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_scale(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
     form = ScaleForm(request.POST)
     error = ""
     if not form.is_valid():
-        error = " ".join(form.errors.get("replicas", form.errors.get("step", [])))
+        error = " ".join(str(e) for e in form.errors.get("replicas", form.errors.get("step", [])))
     elif (replicas := form.target(deployment.replicas)) != deployment.replicas:
         try:
             deployments.scale(deployment, replicas, actor=actor_name(request.user))
@@ -220,7 +219,7 @@ def deployment_scale(request: HttpRequest, pk: int) -> HttpResponse:
     return scaled(request, pk, error)
 
 
-def scaled(request: HttpRequest, pk: int, error: str) -> HttpResponse:
+def scaled(request: HtmxHttpRequest, pk: int, error: str) -> HttpResponse:
     """The list's row (HTMX from the list), the detail page's scale form (HTMX from there), or a redirect."""
     deployment = get_object_or_404(list_queryset(), pk=pk)
     if request.htmx and (request.htmx.target or "").startswith("deployment-row-"):
@@ -234,18 +233,18 @@ def scaled(request: HttpRequest, pk: int, error: str) -> HttpResponse:
 
 @require_POST
 @login_required
-def deployment_scale_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_scale_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = get_object_or_404(list_queryset(), pk=pk)
     form = ScaleForm(request.POST)
     preview = try_preview(form, lambda: preview_scale(deployment, form.target(deployment.replicas)))
-    error = " ".join(e for errors in form.errors.values() for e in errors)
+    error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     context = {"deployment": deployment, "preview": preview, "previewed": True, "error": error, "form": form}
     return render(request, T + ("scale_form.html" if request.htmx else "scale_preview_page.html"), context)
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def deployment_stop(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_stop(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation and shows which containers go; POST stops (replicas 0, the row stays)."""
     deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
     if request.method == "GET":
@@ -258,7 +257,7 @@ def deployment_stop(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def deployment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation and shows which containers go; POST removes them and the deployment."""
     deployment = get_object_or_404(Deployment.objects.select_related("image"), pk=pk)
     if request.method == "GET":
@@ -274,7 +273,7 @@ def deployment_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = get_object_or_404(list_queryset(), pk=pk)
     context = {"deployment": deployment, "containers": containers_of(deployment), "events": timeline_of(deployment)}
     return render(request, T + "detail.html", context)
@@ -283,9 +282,8 @@ def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @refresh_when_logged_out
 @login_required
-def deployment_status(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.htmx:
-        return redirect("console-deployment", pk=pk)
+@partial_of("console-deployment")
+def deployment_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = list_queryset().filter(pk=pk).first()
     if deployment is None:
         return render(request, T + "status.html", {"gone": True}, status=STOP_POLLING)
@@ -295,9 +293,8 @@ def deployment_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @refresh_when_logged_out
 @login_required
-def deployment_timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.htmx:
-        return redirect("console-deployment", pk=pk)
+@partial_of("console-deployment")
+def deployment_timeline(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = Deployment.objects.filter(pk=pk).only("pk").first()
     if deployment is None:
         return HttpResponse(status=STOP_POLLING)

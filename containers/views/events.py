@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -98,7 +99,7 @@ def csv_lines(events: QuerySet[Event]) -> Iterator[str]:
 
 @require_GET
 @login_required
-def event_export(request: HttpRequest) -> HttpResponse:
+def event_export(request: HttpRequest) -> HttpResponseBase:
     """Every event the filter matches (all pages, not just one) as CSV, streamed."""
     # No container links in a CSV: just the deployment's name, joined.
     filterset = filtered(request, Event.objects.select_related("deployment").order_by("-created_at", "-id"))

@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -26,7 +26,7 @@ from containers.api.images import LimitedUploadHandler, UploadTooLarge
 from containers.image_forms import ImagePullForm, ImageUploadForm
 from containers.models import Deployment, Image, actor_name
 from containers.refusals import Refused
-from containers.views.htmx import refresh_when_logged_out
+from containers.views.htmx import HtmxHttpRequest, partial_of, refresh_when_logged_out
 
 PAGE = "containers/images/list.html"
 UPLOAD = "containers/images/upload_form.html"
@@ -68,7 +68,9 @@ def add_refusal(form: forms.Form, exc: Refused) -> None:
     form.refusal_detail = exc.detail  # type: ignore[attr-defined]
 
 
-def answer(request: HttpRequest, template: str, form: forms.Form, note: str = "", status: int = 200) -> HttpResponse:
+def answer(
+    request: HtmxHttpRequest, template: str, form: forms.Form, note: str = "", status: int = 200
+) -> HttpResponse:
     """HTMX gets the form's fragment (and the list a reload on success); a plain post the page or a redirect."""
     if request.htmx:
         response = render(request, template, {"form": form, "note": note}, status=status)
@@ -82,16 +84,15 @@ def answer(request: HttpRequest, template: str, form: forms.Form, note: str = ""
 
 @require_GET
 @login_required
-def image_list(request: HttpRequest) -> HttpResponse:
+def image_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, PAGE, page_context())
 
 
 @require_GET
 @refresh_when_logged_out
 @login_required
-def images_partial(request: HttpRequest) -> HttpResponse:
-    if not request.htmx:
-        return redirect("console-images")
+@partial_of("console-images")
+def images_partial(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "containers/images/table.html", page_context())
 
 
@@ -100,7 +101,7 @@ def images_partial(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 @login_required
-def image_upload(request: HttpRequest) -> HttpResponse:
+def image_upload(request: HtmxHttpRequest) -> HttpResponse:
     request.upload_handlers = [LimitedUploadHandler(request)]
     try:
         return upload_checked(request)
@@ -109,7 +110,7 @@ def image_upload(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_protect
-def upload_checked(request: HttpRequest) -> HttpResponse:
+def upload_checked(request: HtmxHttpRequest) -> HttpResponse:
     form = ImageUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return answer(request, UPLOAD, form, status=FORM_ERRORS)
@@ -127,7 +128,7 @@ def upload_checked(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password")
 @require_POST
 @login_required
-def image_pull(request: HttpRequest) -> HttpResponse:
+def image_pull(request: HtmxHttpRequest) -> HttpResponse:
     form = ImagePullForm(request.POST)
     if not form.is_valid():
         return answer(request, PULL, form, status=FORM_ERRORS)
@@ -142,7 +143,7 @@ def image_pull(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def image_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def image_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (and says which deployments stand in the way); POST deletes."""
     image = get_object_or_404(images_queryset(), pk=pk)
     context: dict[str, object] = {"image": image, "used_by": list(image.deployments.all())}
