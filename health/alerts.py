@@ -108,13 +108,10 @@ def rules_for(kind: str, event: Event, rules: list[AlertRule]) -> list[AlertRule
 
 
 def last_sent(rule: AlertRule, deployment_id: int | None) -> datetime | None:
-    row = (
-        AlertDelivery.objects.filter(rule=rule, deployment_id=deployment_id, status=AlertDelivery.Status.SENT)
-        .order_by("-at")
-        .values_list("at", flat=True)
-        .first()
-    )
-    return row
+    sent = AlertDelivery.objects.filter(rule=rule, status=AlertDelivery.Status.SENT)
+    # An event without a deployment is cooled down with the others without one.
+    sent = sent.filter(deployment__isnull=True) if deployment_id is None else sent.filter(deployment_id=deployment_id)
+    return sent.order_by("-at").values_list("at", flat=True).first()
 
 
 def deliver(rule: AlertRule, event: Event, kind: str, now: datetime) -> list[AlertDelivery]:

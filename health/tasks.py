@@ -47,7 +47,7 @@ def run_probes() -> None:
     from health import probes
 
     try:
-        probes.run_round()
+        probes.run_scheduled()
     except engine.EngineUnavailable:
         return
 
@@ -66,6 +66,6 @@ def autoscale() -> None:
     from health import autoscale as autoscaling
 
     try:
-        autoscaling.run()
+        autoscaling.run_scheduled()
     except engine.EngineUnavailable:
         return

@@ -1,24 +1,44 @@
 """``/api/probes/``, ``/api/alert-rules/``, ``/api/alert-deliveries/`` (read-only) and ``/api/autoscalers/``.
 
-Each list is filterable by deployment name (``?deployment=web``); deliveries also by ``rule`` and ``status``.
+Changes go through :mod:`health.rules` (one function per action, each an event). Each list is filterable
+by deployment name (``?deployment=web``); deliveries also by ``rule`` and ``status``.
 """
 
 from __future__ import annotations
 
+from django.db.models import Model
 from rest_framework import viewsets
+from rest_framework.serializers import BaseSerializer
 
+from containers.models import actor_name
+from health import rules
 from health.api import rule_serializers as s
 from health.filtersets import AlertDeliveryFilter, AlertRuleFilter, AutoscalerFilter, ProbeFilter
 from health.models import AlertDelivery, AlertRule, Autoscaler, Probe
 
 
-class ProbeViewSet(viewsets.ModelViewSet):
+class RuleViewSet(viewsets.ModelViewSet):
+    """Creates, changes and deletes through :mod:`health.rules`, so each change is an event of its user."""
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        model = serializer.Meta.model  # type: ignore[attr-defined]
+        serializer.instance = rules.create_rule(model, actor=actor_name(self.request.user), **serializer.validated_data)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        assert serializer.instance is not None  # an update always has its row
+        rules.update_rule(serializer.instance, actor=actor_name(self.request.user), **serializer.validated_data)
+
+    def perform_destroy(self, instance: Model) -> None:
+        rules.delete_rule(instance, actor=actor_name(self.request.user))
+
+
+class ProbeViewSet(RuleViewSet):
     queryset = Probe.objects.select_related("deployment").order_by("id")
     serializer_class = s.ProbeSerializer
     filterset_class = ProbeFilter
 
 
-class AlertRuleViewSet(viewsets.ModelViewSet):
+class AlertRuleViewSet(RuleViewSet):
     queryset = AlertRule.objects.select_related("deployment").order_by("id")
     serializer_class = s.AlertRuleSerializer
     filterset_class = AlertRuleFilter
@@ -30,7 +50,7 @@ class AlertDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = AlertDeliveryFilter
 
 
-class AutoscalerViewSet(viewsets.ModelViewSet):
+class AutoscalerViewSet(RuleViewSet):
     queryset = Autoscaler.objects.select_related("deployment").order_by("id")
     serializer_class = s.AutoscalerSerializer
     filterset_class = AutoscalerFilter
