@@ -1,17 +1,36 @@
 """Console pages for alert rules, autoscalers and probes (list, create and edit with a preview, delete),
-validated and saved by the same serializers as their API (containers.views.resource_pages)."""
+validated by the same serializers as their API (containers.views.resource_pages) and saved by the same
+action functions (health.rules), so each change is an event of its user."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.utils import timezone
+from rest_framework import serializers
 
 from containers.models import Container, Deployment
 from containers.views.resource_pages import Column, Field, Resource
-from health import alerts, autoscale
+from health import alerts, autoscale, rules
 from health.api import rule_serializers
 from health.models import AlertRule, Autoscaler, Probe
+from health.rules import Rule
+
+
+def saver(model: type[Rule]) -> Callable[[serializers.Serializer[Any], Rule | None, str], Rule]:
+    """Save a validated form through the rule's action functions (each change an event), as the API does."""
+
+    def save(serializer: serializers.Serializer[Any], instance: Rule | None, actor: str) -> Rule:
+        if instance is None:
+            return rules.create_rule(model, actor=actor, **serializer.validated_data)
+        return rules.update_rule(instance, actor=actor, **serializer.validated_data)
+
+    return save
+
+
+def deleter(row: Any, actor: str) -> None:
+    rules.delete_rule(row, actor=actor)
 
 
 def deployment_choices() -> list[tuple[str, str]]:
@@ -77,6 +96,8 @@ ALERT_RULES = Resource(
     empty="No alert rules yet: nobody is told when a container dies.",
     preview=alert_rule_preview,
     label_of=lambda rule: rule.name,
+    save=saver(AlertRule),
+    delete=deleter,
 )
 
 
@@ -88,7 +109,7 @@ def autoscaler_preview(data: dict[str, Any], instance: Autoscaler | None) -> lis
         key: data.get(key, getattr(instance, key, None))
         for key in ("deployment", "min_replicas", "max_replicas", "target_cpu_pct", "stabilization_s")
     }
-    deployment: Deployment = values["deployment"]
+    deployment = cast(Deployment, values["deployment"])  # the serializer requires it
     probe = Autoscaler(
         deployment=deployment,
         **{key: value for key, value in values.items() if key != "deployment" and value is not None},
@@ -140,6 +161,8 @@ AUTOSCALERS = Resource(
     empty="No autoscalers: every deployment keeps the replicas it was given.",
     preview=autoscaler_preview,
     label_of=lambda a: f"of {a.deployment.name}",
+    save=saver(Autoscaler),
+    delete=deleter,
 )
 
 
@@ -199,4 +222,6 @@ PROBES = Resource(
     empty="No probes: containers count as healthy while they run.",
     preview=probe_preview,
     label_of=lambda p: f"{p.kind} of {p.deployment.name}",
+    save=saver(Probe),
+    delete=deleter,
 )

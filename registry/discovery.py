@@ -152,7 +152,7 @@ def list_body(query: Query) -> tuple[int, dict[str, Any]]:
     }
     services = []
     for service in Service.objects.filter(retired_at__isnull=True).order_by("name"):
-        row = counts.get(service.name, {})
+        row: Any = counts.get(service.name, {})
         services.append(
             {
                 "name": service.name,

@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -27,6 +27,7 @@ from rest_framework import serializers
 
 from containers.models import actor_name
 from containers.refusals import Refused
+from containers.views.htmx import HtmxHttpRequest
 
 # The form's answer when it has errors: a fragment to swap in, never a page replaced by an error page.
 FORM_ERRORS = 422
@@ -151,7 +152,7 @@ def flatten(detail: Any) -> list[str]:
 
 
 def form_page(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     resource: Resource,
     instance: Model | None,
     values: dict[str, Any],
@@ -182,7 +183,7 @@ def form_page(
     return render(request, template, context, status=status)
 
 
-def submitted(request: HttpRequest, resource: Resource, instance: Model | None) -> HttpResponse:
+def submitted(request: HtmxHttpRequest, resource: Resource, instance: Model | None) -> HttpResponse:
     fields = resource.form_fields(instance)
     data, errors = parse(fields, request.POST)
     values = shown_values(fields, data)
@@ -216,20 +217,20 @@ def urls(resource: Resource) -> list[URLPattern]:
 
     @require_GET
     @login_required
-    def listing(request: HttpRequest) -> HttpResponse:
+    def listing(request: HtmxHttpRequest) -> HttpResponse:
         rows = [(row, [column.value(row) for column in resource.columns]) for row in resource.queryset()]
         return render(request, "containers/resources/list.html", {"resource": resource, "rows": rows})
 
     @require_http_methods(["GET", "POST"])
     @login_required
-    def create(request: HttpRequest) -> HttpResponse:
+    def create(request: HtmxHttpRequest) -> HttpResponse:
         if request.method == "POST":
             return submitted(request, resource, None)
         return form_page(request, resource, None, shown_values(resource.fields, initial(resource)))
 
     @require_http_methods(["GET", "POST"])
     @login_required
-    def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         instance = get_object_or_404(resource.queryset(), pk=pk)
         if request.method == "POST":
             return submitted(request, resource, instance)
@@ -238,7 +239,7 @@ def urls(resource: Resource) -> list[URLPattern]:
 
     @require_http_methods(["GET", "POST"])
     @login_required
-    def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    def delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         instance = get_object_or_404(resource.queryset(), pk=pk)
         if request.method == "GET":
             return render(request, "containers/resources/confirm_delete.html", {"resource": resource, "row": instance})
