@@ -35,7 +35,7 @@ pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = "orchestrator-demo:latest"
 HEALTH_FORMAT = "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}"
-LONG_RUNNING = ("postgres", "redis", "web", "worker", "beat", "watcher", "haproxy")
+LONG_RUNNING = ("postgres", "redis", "web", "worker", "beat", "watcher", "watch", "haproxy")
 # Each step's figure goes to the test's output (-s) and test-artifacts/compose-stack-timings.json.
 TIMINGS_PATH = ROOT / "test-artifacts" / "compose-stack-timings.json"
 
@@ -52,6 +52,7 @@ class Stack:
 
     project: str
     port: int
+    watch_port: int
     instance: str
     app_image: str
     secrets_dir: Path
@@ -71,6 +72,7 @@ class Stack:
         env.update(
             COMPOSE_PROJECT_NAME=self.project,
             CONSOLE_PORT=str(self.port),
+            WATCH_PORT=str(self.watch_port),
             ORCHESTRATOR_INSTANCE=self.instance,
             ORCHESTRATOR_IMAGE=self.app_image,
             SECRETS_DIR=str(self.secrets_dir),
@@ -164,6 +166,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     made = Stack(
         project=f"orchstacktest{suffix}",
         port=free_port(),
+        watch_port=free_port(),
         instance=f"stacktest-{suffix}",
         app_image=f"{TEST_IMAGE_PREFIX}stack-app:{suffix}",
         secrets_dir=tmp_path / "secrets",
@@ -278,6 +281,10 @@ def test_the_stack_comes_up_deploys_samples_survives_a_worker_restart_and_a_down
     host_port = demo[0]["host_port"]
     page = requests.get(f"http://127.0.0.1:{host_port}/", timeout=10)
     assert page.status_code == 200
+
+    # The watch server answers discovery queries with the same token.
+    services = session.get(f"http://127.0.0.1:{stack.watch_port}/api/services/", timeout=10)
+    assert services.status_code == 200, services.text
 
     # --- sampled from the cgroup files inside the worker container; every component ok ------------
     since = time.time()
