@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO = "orchestrator-demo:latest"
 HEALTH_FORMAT = "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}"
 # How long a step of the stack may take: generous, because on a shared 2-core machine a restarted
-# Python process (Django, Celery) can take a minute or two to come back under load.
+# Python process (Django, Celery) can take a minute or two to come back under load (bringing the
+# stack up from nothing took over 300 s at a load average of 44).
 SLOW = 240
 LONG_RUNNING = ("postgres", "redis", "web", "worker", "beat", "watcher", "watch", "haproxy")
 # Each step's figure goes to the test's output (-s) and test-artifacts/compose-stack-timings.json.
@@ -118,7 +119,7 @@ class Stack:
     def logs(self) -> str:
         return self.run("logs", "--no-color", "--tail", "60", check=False).stdout
 
-    def wait_healthy(self, timeout: float = 300) -> None:
+    def wait_healthy(self, timeout: float = 2.5 * SLOW) -> None:
         """Until every long-running service runs and its healthcheck, if it has one, says healthy.
 
         The worker's check (a broker round trip every 30 s) may still be starting: /health/detailed,
