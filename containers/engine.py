@@ -482,10 +482,31 @@ def container_stats(container_id: str) -> dict[str, Any]:
         return dict(api.stats(container_id, stream=False, one_shot=one_shot))
 
 
-def container_logs(container_id: str, tail: int = 200) -> str:
+def container_logs(container_id: str, tail: int = 200, max_bytes: int | None = None) -> str:
+    """The last ``tail`` lines of the container's output, and never more than ``max_bytes`` of them.
+
+    A line count alone bounds nothing: one container printing megabyte lines would have every log
+    request hold its whole tail in memory. The output is read as a stream and only its last
+    ``max_bytes`` (``LOG_TAIL_MAX_BYTES``) kept; when that cut something, the first (partial) line
+    kept is replaced by a note saying so.
+    """
+    limit = max_bytes or settings.LOG_TAIL_MAX_BYTES
+    kept = bytearray()
+    cut = False
     with translate_errors():
-        raw = client().api.logs(container_id, tail=tail, timestamps=False)
-    return raw.decode("utf-8", errors="replace")
+        for chunk in client().api.logs(container_id, tail=tail, timestamps=False, stream=True, follow=False):
+            kept += chunk
+            if len(kept) > 2 * limit:  # trim now and then, not on every chunk
+                del kept[: len(kept) - limit]
+                cut = True
+    if len(kept) > limit:
+        del kept[: len(kept) - limit]
+        cut = True
+    if cut:
+        newline = kept.find(b"\n")
+        del kept[: newline + 1 if newline >= 0 else len(kept)]
+        kept[:0] = f"[earlier output cut: the log tail is capped at {limit} bytes]\n".encode()
+    return kept.decode("utf-8", errors="replace")
 
 
 def events(labels: dict[str, str], actions: list[str]) -> Iterator[EngineEvent]:

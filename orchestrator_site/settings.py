@@ -265,6 +265,14 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The seed's list paths (GET /containers, GET /registry/endpoints) answer one page of this many rows
+# unless ?limit= asks for another count (never more than the maximum); ``total`` counts them all.
+SEED_LIST_DEFAULT_LIMIT = envint("SEED_LIST_DEFAULT_LIMIT", 500, minimum=1)
+SEED_LIST_MAX_LIMIT = envint("SEED_LIST_MAX_LIMIT", max(1000, SEED_LIST_DEFAULT_LIMIT), minimum=1)
+
+# Log tails (console and API) keep at most this many bytes of a container's last lines.
+LOG_TAIL_MAX_BYTES = envint("LOG_TAIL_MAX_BYTES", 256 * 1024, minimum=1024)
+
 # --- Celery -----------------------------------------------------------------------
 # The embedded default is a private Redis that `make run` starts under supervision, listening on a
 # unix socket under var/ (no TCP port); production and the tests name theirs. Redis, unlike kombu's

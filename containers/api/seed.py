@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from containers import deployments
+from containers.api import paging
 from containers.api.serializers import (
     DeploymentSerializer,
     SeedContainerSerializer,
@@ -142,17 +143,24 @@ class ContainersView(APIView):
     @extend_schema(
         operation_id="seed_containers_list",
         tags=["seed"],
-        summary="Every managed container (the seed's list)",
+        summary="Every managed container (the seed's list), a page at a time",
+        parameters=paging.PARAMETERS,
         responses=inline_serializer(
             "SeedContainerList",
-            {"containers": SeedContainerSerializer(many=True), "total": serializers.IntegerField()},
+            {
+                "containers": SeedContainerSerializer(many=True),
+                "total": serializers.IntegerField(help_text="Every managed container, not just this page"),
+                "limit": serializers.IntegerField(),
+                "offset": serializers.IntegerField(),
+            },
         ),
     )
     def get(self, request: Request) -> Response:
+        page = paging.window(request)
         # Each row shows its deployment's name, limits and image: joined, not fetched per row.
         rows = Container.objects.select_related("deployment__image").order_by("deployment__name", "created_at", "pk")
-        data = SeedContainerSerializer(rows, many=True).data
-        return Response({"containers": data, "total": len(data)})
+        data = SeedContainerSerializer(rows[page.offset : page.offset + page.limit], many=True).data
+        return Response({"containers": data, "total": rows.count(), **page.as_dict()})
 
 
 class StartImageView(APIView):

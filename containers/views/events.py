@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 
 from containers.filtersets import EventFilterSet
 from containers.models import Container, Deployment, Event
+from orchestrator_site.csvcells import safe_row
 
 PAGE_SIZE = 50
 CSV_HEADER = ["time", "actor", "kind", "deployment", "container", "message", "before", "after"]
@@ -83,17 +84,20 @@ def csv_lines(events: QuerySet[Event]) -> Iterator[str]:
     yield writer.writerow(CSV_HEADER)
     # iterator(): rows stream from the database in chunks instead of all sitting in memory.
     for event in events.iterator(chunk_size=1000):
+        # Actors, names and messages come from users: no cell may be opened as a formula.
         yield writer.writerow(
-            [
-                event.created_at.isoformat(),
-                event.actor,
-                event.kind,
-                event.deployment.name if event.deployment else "",
-                event.container_docker_id,
-                event.message,
-                as_json(event.before),
-                as_json(event.after),
-            ]
+            safe_row(
+                [
+                    event.created_at.isoformat(),
+                    event.actor,
+                    event.kind,
+                    event.deployment.name if event.deployment else "",
+                    event.container_docker_id,
+                    event.message,
+                    as_json(event.before),
+                    as_json(event.after),
+                ]
+            )
         )
 
 
