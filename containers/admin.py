@@ -82,6 +82,7 @@ class DeploymentAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     autocomplete_fields = ("image",)
     readonly_fields = (
+        "env_names",
         "generation",
         "state",
         "crash_count",
@@ -91,6 +92,12 @@ class DeploymentAdmin(admin.ModelAdmin):
         "updated_at",
     )
     inlines = (ContainerInline,)
+    # Env values are secrets: the admin neither shows nor edits them (only their names, read-only).
+    exclude = ("env",)
+
+    @admin.display(description="env (names only)")
+    def env_names(self, obj: Deployment) -> str:
+        return ", ".join(sorted(obj.env)) or "-"
 
     @admin.display(description="memory", ordering="memory_limit_bytes")
     def memory(self, obj: Deployment) -> str:

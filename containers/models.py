@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from orchestrator_site.encryption import EncryptedJSONField
+
 
 class Image(models.Model):
     """A Docker image the orchestrator knows by reference (``name:tag``)."""
@@ -58,7 +60,8 @@ class Deployment(models.Model):
     memory_limit_bytes = models.BigIntegerField()
     container_port = models.PositiveIntegerField(null=True, blank=True, validators=[MaxValueValidator(65535)])
     command = models.JSONField(default=list, blank=True)
-    env = models.JSONField(default=dict, blank=True)
+    # Secrets (API keys, passwords) live here: encrypted at rest, write-only in the API, never in the admin.
+    env = EncryptedJSONField(default=dict, blank=True)
     restart_policy = models.CharField(max_length=16, choices=RestartPolicy.choices, default=RestartPolicy.NO)
     # Bumped whenever the container spec changes; containers of an older generation are replaced.
     generation = models.PositiveIntegerField(default=1)

@@ -7,34 +7,38 @@ broker on a unix socket under var/ that ``make run`` starts itself. ``DATABASE_U
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from orchestrator_site import varfiles
 from orchestrator_site.env import envbool, envfloat, envint, envlist, envparsed, envstr
 from orchestrator_site.schedules import gated
 from orchestrator_site.units import parse_cpu, parse_memory
 
+# var/ holds the SQLite database (env values, tokens, sessions), the broker's messages, SECRET_KEY and
+# the env encryption key: only the orchestrator's user may read it. Everything this process creates
+# (the database and its WAL, broker files, uploads, locks) is 0600, directories 0700.
+os.umask(0o077)
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(envstr("ORCHESTRATOR_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR = varfiles.private_dir(Path(envstr("ORCHESTRATOR_VAR_DIR", str(BASE_DIR / "var"))))
 
 
 def _secret_key() -> str:
-    """An explicit SECRET_KEY wins; otherwise one is generated once and kept in var/."""
+    """An explicit SECRET_KEY wins; otherwise one is generated once and kept in var/ (0600)."""
     explicit = envstr("SECRET_KEY", "")
     if explicit:
         return explicit
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return varfiles.create_once(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 
 
 SECRET_KEY = _secret_key()
+# Fernet keys for env values at rest (orchestrator_site/encryption.py), newest first; when empty a key
+# is created in var/env-encryption.key on first use.
+ENV_ENCRYPTION_KEYS = [k.strip() for k in envstr("ENV_ENCRYPTION_KEYS", "").replace("\n", ",").split(",") if k.strip()]
 DEBUG = envbool("DEBUG", False)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])

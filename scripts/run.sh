@@ -23,6 +23,9 @@ ensure_pkgs redis-server curl haproxy
 # HAProxy is the supervisor's (program haproxy below): the load balancer tick only re-syncs it.
 export HAPROXY_START=never
 WATCH_PORT=${ORCHESTRATOR_WATCH_PORT:-$((PORT + 1))}
+# var/ (database, logs, broker, keys) is readable by this user only: logs and files created below are 0600.
+umask 077
+chmod 700 "$VAR"
 
 # One run per var dir: exactly one beat may exist. supervisord (exec'd below) keeps holding the lock.
 exec 9>"$VAR/run.lock"
