@@ -229,29 +229,34 @@ class Process:
 
 @pytest.fixture
 def orchestrator_processes(transactional_db: None, engine_ready: None, tmp_path: Path) -> Iterator[dict[str, Process]]:
-    """A real Celery worker and the engine watcher, on this run's test database and broker."""
+    """Real Celery workers (the default queue and the peers queue) and the engine watcher, on this run's
+    test database and broker."""
     python = sys.executable
-    procs = {
-        "worker": Process(
+
+    def worker(queue: str, concurrency: int) -> list[str]:
+        return [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "orchestrator_site",
             "worker",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "orchestrator_site",
-                "worker",
-                "-l",
-                "info",
-                "--concurrency",
-                "4",
-                "-n",
-                f"test-{uuid.uuid4().hex[:6]}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            tmp_path,
-        ),
+            "-l",
+            "info",
+            "--concurrency",
+            str(concurrency),
+            "-Q",
+            queue,
+            "-n",
+            f"test-{queue}-{uuid.uuid4().hex[:6]}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+
+    # As in production: reconcile and sampling on the default queue, probes and alerts on their own.
+    procs = {
+        "worker": Process("worker", worker(settings.CELERY_TASK_DEFAULT_QUEUE, 4), tmp_path),
+        "peer-worker": Process("peer-worker", worker(settings.PEER_QUEUE, 2), tmp_path),
         "watcher": Process("watcher", [python, "manage.py", "watch_engine"], tmp_path),
     }
     for proc in procs.values():

@@ -29,6 +29,7 @@ from containers.locks import job_lock
 from containers.models import Container, record
 from health.classify import Verdict
 from health.models import Probe, ProbeResult
+from orchestrator_site import outbound
 from orchestrator_site.processes import heartbeats
 from registry import endpoints
 from registry.models import ServiceEndpoint
@@ -49,21 +50,18 @@ class Outcome:
 
 
 def check_http(port: int, path: str, expected_status: int, timeout_s: float) -> Outcome:
-    """GET ``path`` on 127.0.0.1:``port``: passes when the answer has exactly ``expected_status``."""
-    started = time.monotonic()
-    conn = http.client.HTTPConnection(PROBE_HOST, port, timeout=timeout_s)
+    """GET ``path`` on 127.0.0.1:``port``: passes when the answer has exactly ``expected_status``.
+
+    ``timeout_s`` bounds the whole check (``orchestrator_site.outbound``), not each read: a container
+    that drips its answer a byte at a time fails the probe instead of holding the round.
+    """
     try:
-        conn.request("GET", path or "/", headers={"User-Agent": "orchestrator-probe", "Connection": "close"})
-        response = conn.getresponse()
-        response.read(65536)
+        answer = outbound.request_loopback(port, path or "/", deadline_s=timeout_s)
     except (OSError, http.client.HTTPException) as exc:
         return Outcome(False, f"{type(exc).__name__}: {exc}"[:255])
-    finally:
-        conn.close()
-    latency = (time.monotonic() - started) * 1000
-    ok = response.status == expected_status
-    detail = f"HTTP {response.status}" + ("" if ok else f", expected {expected_status}")
-    return Outcome(ok, detail, response.status, round(latency, 3))
+    ok = answer.status == expected_status
+    detail = f"HTTP {answer.status}" + ("" if ok else f", expected {expected_status}")
+    return Outcome(ok, detail, answer.status, round(answer.elapsed_s * 1000, 3))
 
 
 def check_tcp(port: int, timeout_s: float) -> Outcome:

@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from orchestrator_site import addresses as _addresses
 from orchestrator_site import varfiles
 from orchestrator_site.env import envbool, envfloat, envint, envlist, envparsed, envstr
 from orchestrator_site.schedules import gated
@@ -277,6 +278,19 @@ SEED_LIST_MAX_LIMIT = envint("SEED_LIST_MAX_LIMIT", max(1000, SEED_LIST_DEFAULT_
 # Log tails (console and API) keep at most this many bytes of a container's last lines.
 LOG_TAIL_MAX_BYTES = envint("LOG_TAIL_MAX_BYTES", 256 * 1024, minimum=1024)
 
+# Alert webhooks (health/alerts.py via orchestrator_site/outbound.py): networks a webhook may reach
+# although they are loopback, private or link-local (CIDRs; none by default), the whole exchange's
+# deadline, and how many deliveries run at once.
+WEBHOOK_ALLOWED_NETWORKS = envlist("WEBHOOK_ALLOWED_NETWORKS", [])
+try:
+    _addresses.parse_networks(WEBHOOK_ALLOWED_NETWORKS)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_NETWORKS: {_exc}") from None
+WEBHOOK_DEADLINE_S = envfloat("WEBHOOK_DEADLINE_S", 10.0, minimum=0.1)
+ALERT_SEND_THREADS = envint("ALERT_SEND_THREADS", 8, minimum=1)
+# SMTP calls of alert emails give up after this (Django's default is to wait forever).
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
+
 # --- Celery -----------------------------------------------------------------------
 # The embedded default is a private Redis that `make run` starts under supervision, listening on a
 # unix socket under var/ (no TCP port); production and the tests name theirs. Redis, unlike kombu's
@@ -291,6 +305,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Tasks that wait on other people's servers (probes of containers' ports, alert webhooks and mail) run
+# on their own queue with their own worker, so slow peers never take the slots reconcile and sampling
+# need. Every worker command (scripts/run.sh, compose.yaml, the tests' fixture) names its queues.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+PEER_QUEUE = "peers"
+CELERY_TASK_ROUTES = {
+    "health.tasks.run_probes": {"queue": PEER_QUEUE},
+    "health.tasks.deliver_alerts": {"queue": PEER_QUEUE},
+}
+# The safety net for a task without limits of its own (each task sets its own).
+CELERY_TASK_SOFT_TIME_LIMIT = 300
+CELERY_TASK_TIME_LIMIT = 360
 RECONCILE_INTERVAL_S = envfloat("RECONCILE_INTERVAL_S", 5.0, minimum=0.5)
 HEARTBEAT_INTERVAL_S = envfloat("HEARTBEAT_INTERVAL_S", 10.0, minimum=1.0)
 # Health sampling (health/sampler.py): one round reads every managed container's counters.

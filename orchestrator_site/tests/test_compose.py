@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-LONG_RUNNING = {"postgres", "redis", "web", "worker", "beat", "watcher", "watch", "haproxy"}
+LONG_RUNNING = {"postgres", "redis", "web", "worker", "peer-worker", "beat", "watcher", "watch", "haproxy"}
 SOCKET = "/var/run/docker.sock"
 
 
@@ -51,10 +51,10 @@ def test_compose_file_is_valid_and_runs_every_process() -> None:
         assert services[name]["healthcheck"]["test"], name
 
 
-def test_only_web_worker_and_watcher_get_the_engine_socket() -> None:
+def test_only_web_the_workers_and_watcher_get_the_engine_socket() -> None:
     services = config()["services"]
     holders = {name for name, service in services.items() if any(SOCKET in s for s in sources(service))}
-    assert holders == {"web", "worker", "watcher"}
+    assert holders == {"web", "worker", "peer-worker", "watcher"}
     for name in holders:
         assert services[name]["group_add"] == ["999"], name
 
@@ -79,7 +79,7 @@ def test_the_console_and_the_watch_server_listen_on_loopback_only_on_the_chosen_
 def test_migrations_run_once_before_the_app_processes_start() -> None:
     services = config()["services"]
     assert "migrate" in " ".join(services["migrate"]["command"])
-    for name in ("web", "worker", "beat", "watcher", "watch"):
+    for name in ("web", "worker", "peer-worker", "beat", "watcher", "watch"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
         assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}, name
         assert "migrate" not in " ".join(services[name]["command"]), name
@@ -111,3 +111,10 @@ def test_there_is_one_beat_and_a_second_would_wait_for_the_lock() -> None:
     beat = config()["services"]["beat"]
     assert beat.get("deploy", {}).get("replicas", 1) == 1
     assert "flock /app/var/beat.lock celery" in " ".join(beat["command"])
+
+
+def test_reconcile_and_the_tasks_that_wait_on_peers_have_separate_workers() -> None:
+    """Probes and alert deliveries (queue peers) can never take the slots reconcile and sampling need."""
+    services = config()["services"]
+    assert services["worker"]["command"][-1].endswith("-Q celery")
+    assert "-Q peers" in services["peer-worker"]["command"][-1]
