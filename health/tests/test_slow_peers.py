@@ -28,6 +28,13 @@ DRIPPING_SERVER = [
 ]
 
 
+def count(process: Process, *needles: str) -> int:
+    """Lines of the process's log holding every one of ``needles``."""
+    if not process.log_path.exists():
+        return 0
+    return sum(all(n in line for n in needles) for line in process.log_path.read_text(errors="replace").splitlines())
+
+
 @pytest.fixture
 def loopback_webhooks(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
     """The drip receiver listens on 127.0.0.1: allow-listed for this process and the workers it starts."""
@@ -48,11 +55,16 @@ def dripper() -> Iterator[servers.Server]:
 def test_reconcile_heals_a_kill_while_probes_and_alerts_wait_on_slow_peers(
     loopback_webhooks: None, dripper: servers.Server, orchestrator_processes: dict[str, Process], demo_image: Image
 ) -> None:
+    processes = orchestrator_processes.values()
+    wait_for(lambda: all(count(p, "ready.") for p in processes if p.name != "watcher"), timeout=60, what="workers")
     slow = deploy(demo_image, "peer-slow", 2, container_port=8080, command=DRIPPING_SERVER)
     Probe.objects.create(deployment=slow, kind="readiness", type="http", timeout_s=2.0, period_s=1.0)
     AlertRule.objects.create(name="drip", event_kinds=["container.died"], webhook_url=dripper.url, cooldown_s=0)
     healthy = deploy(demo_image, "peer-healthy", 1, container_port=8080)
     (victim,) = on_engine(healthy)
+    # The converges queued by creating the deployments are done before the kill, so only one queued
+    # after it can heal.
+    wait_for(lambda: sum(count(p, "converge_deployment[", "succeeded") for p in processes) >= 2, what="converges")
     # Fill the peers' queue: every probe round meets the dripping containers, every alert run the
     # dripping receiver (each died event below is one more delivery).
     for n in range(4):
@@ -60,7 +72,10 @@ def test_reconcile_heals_a_kill_while_probes_and_alerts_wait_on_slow_peers(
     for _ in range(6):
         tasks.run_probes.delay()
         tasks.deliver_alerts.delay()
-    time.sleep(2)  # the peer worker is now busy with them
+    # Whichever worker serves them is now busy with them.
+    wait_for(lambda: sum(count(p, "run_probes[", "received") for p in processes) >= 2, what="probe rounds taken")
+    wait_for(lambda: sum(count(p, "deliver_alerts[", "received") for p in processes) >= 2, what="alert runs taken")
+    time.sleep(1)
 
     killed_at = time.monotonic()
     docker_cli("kill", victim.id)
