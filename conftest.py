@@ -46,7 +46,9 @@ def _test_instance() -> Iterator[str]:
     try:
         for info in engine.list_containers({engine.LABEL_INSTANCE: TEST_INSTANCE}):
             engine.remove_container(info.id)
-    except engine.EngineUnavailable:
+        for name in engine.list_networks({engine.LABEL_INSTANCE: TEST_INSTANCE}):
+            engine.remove_network(name)
+    except engine.EngineError:
         pass
 
 
@@ -59,6 +61,32 @@ def engine_ready() -> None:
         engine.ping()
     except engine.EngineUnavailable as exc:
         pytest.fail(f"these tests need a running Docker engine (make test starts one): {exc}")
+
+
+@pytest.fixture(autouse=True)
+def _clean_engine_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the engine, remove this run's containers and deployment networks.
+
+    The database rolls back after each test but the engine does not; networks especially must not
+    pile up, since the engine's address pools hold only a few dozen bridge networks for everyone.
+    """
+    yield
+    if "engine_ready" not in request.fixturenames:
+        return
+    from containers import engine
+
+    try:
+        for info in engine.list_containers(engine.instance_labels()):
+            engine.remove_container(info.id)
+        for name in engine.list_networks(engine.instance_labels()):
+            try:
+                engine.remove_network(name)
+            except engine.EngineUnavailable:
+                raise
+            except engine.EngineError:
+                pass  # an endpoint lingers a moment: the session's clean-up retries
+    except engine.EngineUnavailable:
+        pass
 
 
 @pytest.fixture
@@ -77,6 +105,12 @@ def remove_test_containers(engine_ready: None) -> Iterator[None]:
 
     for info in engine.list_containers(engine.instance_labels()):
         engine.remove_container(info.id)
+    # Each deployment had its own network; networks are a scarce pool on the engine.
+    for name in engine.list_networks(engine.instance_labels()):
+        try:
+            engine.remove_network(name)
+        except engine.EngineError:
+            pass  # still has an endpoint a moment longer: the session's clean-up retries
 
 
 SMALL_CPU = Decimal("0.05")

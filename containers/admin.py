@@ -8,9 +8,11 @@ the orchestrator. Changes of desired state belong in the console or the API, whi
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from containers.models import Container, Deployment, Event, Image
+from containers import deployments
+from containers.models import Container, Deployment, Event, Image, actor_name
 from orchestrator_site.units import format_memory
 
 
@@ -83,6 +85,8 @@ class DeploymentAdmin(admin.ModelAdmin):
     autocomplete_fields = ("image",)
     readonly_fields = (
         "env_names",
+        "capabilities_approved",
+        "image_docker_id",
         "generation",
         "state",
         "crash_count",
@@ -94,6 +98,17 @@ class DeploymentAdmin(admin.ModelAdmin):
     inlines = (ContainerInline,)
     # Env values are secrets: the admin neither shows nor edits them (only their names, read-only).
     exclude = ("env",)
+    actions = ("approve_capabilities",)
+
+    @admin.action(description="Approve the capabilities the selected deployments ask for (recreates them)")
+    def approve_capabilities(self, request: HttpRequest, queryset: QuerySet[Deployment]) -> None:
+        approved = []
+        for deployment in queryset:
+            if not deployment.capabilities:
+                continue
+            deployments.approve_capabilities(deployment, actor=actor_name(request.user), user=request.user)
+            approved.append(deployment.name)
+        self.message_user(request, f"approved for: {', '.join(approved) or 'none (nothing asked for)'}")
 
     @admin.display(description="env (names only)")
     def env_names(self, obj: Deployment) -> str:

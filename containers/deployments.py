@@ -21,7 +21,7 @@ from containers import engine, reconcile
 from containers.limits import replicas_problem
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, Image, record
-from containers.refusals import AdmissionRefused, InvalidInput, NotFound, Refused, refuse
+from containers.refusals import AdmissionRefused, Forbidden, InvalidInput, NotFound, Refused, refuse
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,20 @@ def admission_caps(host: engine.HostInfo) -> Reservation:
 
 
 # Fields whose change means the running containers must be recreated.
-SPEC_FIELDS = ("image", "cpu_limit", "memory_limit_bytes", "container_port", "command", "env", "restart_policy")
+SPEC_FIELDS = (
+    "image",
+    "cpu_limit",
+    "memory_limit_bytes",
+    "container_port",
+    "command",
+    "env",
+    "restart_policy",
+    "capabilities",
+    "read_only_root",
+)
+# Every container drops all capabilities; a deployment may ask back only these (a web server binding a
+# port below 1024, or one that starts as root and switches to its own user), and an admin approves.
+ALLOWED_CAPABILITIES = ("NET_BIND_SERVICE", "CHOWN", "SETUID", "SETGID")
 _NAME_SAFE = re.compile(r"[^a-z0-9-]+")
 
 
@@ -150,11 +163,17 @@ def update_deployment(deployment: Deployment, *, actor: str, converge_later: boo
     with transaction.atomic():
         if respec:
             deployment.generation += 1
+            deployment.image_docker_id = ""  # the new generation pins the image's id of its first start
         deployment.crash_count = 0
         deployment.backoff_until = None
         if deployment.replicas:
             deployment.state = Deployment.State.CONVERGING
-        deployment.save()
+        # Only what changed: a full save of this (possibly stale) instance could undo the image id the
+        # reconciler pinned for the current generation meanwhile.
+        fields = {*changes, "crash_count", "backoff_until", "state", "updated_at"}
+        if respec:
+            fields |= {"generation", "image_docker_id"}
+        deployment.save(update_fields=sorted(fields))
         record(
             "deployment.updated",
             actor=actor,
@@ -213,15 +232,74 @@ def stop(deployment: Deployment, *, actor: str, converge_later: bool = True) -> 
 
 
 def delete_deployment(deployment: Deployment, *, actor: str) -> None:
-    """Remove the deployment's containers, then the deployment; if the engine is down nothing changes."""
+    """Remove the deployment's containers and network, then the deployment; if the engine is down
+    nothing changes."""
     with deployment_lock(deployment.pk):
         observed = engine.list_containers(engine.deployment_labels(deployment.pk))
         reconcile.mark_removing([info.id for info in observed])
         for info in observed:
             engine.remove_container(info.id)
+        try:
+            engine.remove_network(deployment.network_name())
+        except engine.EngineUnavailable:
+            raise
+        except engine.EngineError:
+            pass  # still busy (a container on its way out): the orphan sweep removes it later
         with transaction.atomic():
             record("deployment.deleted", actor=actor, before=deployment.spec(), message=f"{deployment.name} deleted")
             deployment.delete()
+
+
+def approve_capabilities(deployment: Deployment, *, actor: str, user: Any) -> Deployment:
+    """An admin grants the capabilities the deployment asks for; its containers are recreated with them.
+
+    Refused (403) for anyone but staff, and refused (409) when nothing is asked for.
+    """
+    if not getattr(user, "is_staff", False):
+        refuse("only an administrator may approve capabilities", actor=actor, field="capabilities", exc=Forbidden)
+    asked = sorted(set(deployment.capabilities))
+    if not asked:
+        refuse(f"{deployment.name} asks for no capabilities", actor=actor, field="capabilities")
+    before = deployment.spec()
+    with transaction.atomic():
+        deployment.capabilities_approved = asked
+        deployment.generation += 1
+        deployment.image_docker_id = ""
+        deployment.state = Deployment.State.CONVERGING if deployment.replicas else deployment.state
+        deployment.save()
+        record(
+            "deployment.capabilities_approved",
+            actor=actor,
+            deployment=deployment,
+            before=before,
+            after=deployment.spec(),
+            message=f"{actor} approved {', '.join(asked)} for {deployment.name} (containers will be recreated)",
+        )
+        queue_converge(deployment.pk)
+    return deployment
+
+
+def rollout(deployment: Deployment, *, actor: str) -> Deployment:
+    """Recreate the containers on the image their tag names now (a new generation pins the new id)."""
+    before = deployment.spec()
+    with transaction.atomic():
+        deployment.generation += 1
+        deployment.image_docker_id = ""
+        deployment.crash_count = 0
+        deployment.backoff_until = None
+        if deployment.replicas:
+            deployment.state = Deployment.State.CONVERGING
+        deployment.save()
+        record(
+            "deployment.rolled_out",
+            actor=actor,
+            deployment=deployment,
+            before=before,
+            after=deployment.spec(),
+            message=f"{deployment.name} rolled out to the current {deployment.image}",
+        )
+        queue_converge(deployment.pk)
+    return deployment
 
 
 def remove_container(container: Container, *, actor: str) -> None:

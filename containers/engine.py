@@ -128,6 +128,9 @@ class ContainerDetail:
 
 @dataclass(frozen=True)
 class ContainerSpec:
+    """What a container is made from. Every container is locked down the same way (see
+    :func:`run_container`); ``cap_add``, ``read_only`` and ``disk_limit_bytes`` loosen or tighten that."""
+
     name: str
     image: str
     labels: dict[str, str]
@@ -137,6 +140,15 @@ class ContainerSpec:
     command: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     restart_policy: str = "no"
+    # Capabilities given back after dropping them all (only ones an admin approved for the deployment).
+    cap_add: tuple[str, ...] = ()
+    # A read-only root filesystem; /tmp and /run become small tmpfs mounts so programs still start.
+    read_only: bool = False
+    # The deployment's own network (created on demand); empty means Docker's default bridge.
+    network: str = ""
+    network_labels: dict[str, str] = field(default_factory=dict)
+    # A cap on the container's writable layer, where the storage driver can enforce one.
+    disk_limit_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -321,6 +333,13 @@ def pull_image(reference: str, username: str = "", password: str = "") -> ImageI
     return inspect_image(reference)
 
 
+def tag_image(image_id: str, reference: str) -> None:
+    """Point ``reference`` (name:tag) at ``image_id``."""
+    repository, tag = split_reference(reference)
+    with translate_errors():
+        client().api.tag(image_id, repository, tag=tag, force=True)
+
+
 def remove_image(reference: str) -> None:
     with translate_errors():
         client().images.remove(reference)
@@ -417,10 +436,18 @@ def inspect_container(container_id: str) -> ContainerDetail:
     )
 
 
+# Docker's json-file logs grow without bound by default: a chatty container could fill the host's disk.
+LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}}
+TMPFS_OPTIONS = "rw,nosuid,nodev,noexec,size=64m"
+
+
 def run_container(spec: ContainerSpec) -> ContainerDetail:
     """Create and start a container; its port is published on 127.0.0.1 on a free host port.
 
-    Uses the low-level API: create, start, inspect — the fewest round trips the engine allows.
+    Locked down whatever the image asks for: every capability dropped (``cap_add`` gives back the
+    approved ones), no new privileges, unprivileged, a pids limit, bounded logs, its anonymous volumes
+    removed with it, and attached only to its deployment's network. Uses the low-level API: create,
+    start, inspect — the fewest round trips the engine allows.
     """
     api = client().api
     restart: dict[str, Any] | None = None
@@ -428,6 +455,11 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
         restart = {"Name": spec.restart_policy}
         if spec.restart_policy == "on-failure":
             restart["MaximumRetryCount"] = 3
+    if spec.network:
+        ensure_network(spec.network, spec.network_labels)
+    storage_opt = None
+    if spec.disk_limit_bytes and disk_limit_supported():
+        storage_opt = {"size": str(spec.disk_limit_bytes)}
     with translate_errors():
         host_config = api.create_host_config(
             nano_cpus=int(spec.cpu_limit * 1e9),
@@ -436,8 +468,15 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
             port_bindings={f"{spec.container_port}/tcp": ("127.0.0.1", "")} if spec.container_port else None,
             restart_policy=restart,
             privileged=False,
+            cap_drop=["ALL"],
+            cap_add=list(spec.cap_add) or None,
             security_opt=["no-new-privileges:true"],
             pids_limit=512,
+            read_only=spec.read_only,
+            tmpfs={"/tmp": TMPFS_OPTIONS, "/run": TMPFS_OPTIONS} if spec.read_only else None,
+            log_config=LOG_CONFIG,
+            storage_opt=storage_opt,
+            network_mode=spec.network or None,
         )
         created = api.create_container(
             spec.image,
@@ -452,11 +491,69 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
     return inspect_container(created["Id"])
 
 
+_disk_limit: dict[str, bool] = {}
+
+
+def disk_limit_supported() -> bool:
+    """Whether the storage driver enforces a per-container size (``--storage-opt size``): overlay2 only on
+    xfs mounted with project quotas, and btrfs, zfs, devicemapper. Asked once per process."""
+    if "supported" not in _disk_limit:
+        with translate_errors():
+            info = client().info()
+        driver = str(info.get("Driver", ""))
+        backing = dict(info.get("DriverStatus") or []).get("Backing Filesystem", "")
+        _disk_limit["supported"] = driver in ("btrfs", "zfs", "devicemapper") or (
+            driver == "overlay2" and backing == "xfs"
+        )
+    return _disk_limit["supported"]
+
+
+# --- networks -------------------------------------------------------------------
+
+
+_network_lock = threading.Lock()
+
+
+def ensure_network(name: str, labels: dict[str, str]) -> None:
+    """The bridge network ``name``, created with ``labels`` unless it exists. Docker isolates bridge
+    networks from each other, so containers on it reach only each other (and the outside).
+
+    The engine does not refuse a second network of the same name, so creation is serialised here
+    (a converge starts containers in parallel threads; other processes are kept out by the
+    deployment's lock).
+    """
+    with _network_lock, translate_errors():
+        # The engine's name filter matches substrings: compare exactly.
+        if any(n.get("Name") == name for n in client().api.networks(names=[name])):
+            return
+        client().api.create_network(name, driver="bridge", labels=labels, check_duplicate=True)
+
+
+def list_networks(labels: dict[str, str]) -> list[str]:
+    """Names of the networks carrying every one of ``labels``."""
+    filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
+    with translate_errors():
+        return [str(n.get("Name", "")) for n in client().api.networks(filters=filters)]
+
+
+def remove_network(name: str) -> None:
+    """Remove the network(s) named ``name``; none is not an error. One still in use (a container being
+    removed) is refused by the engine (:class:`EngineError`): the orphan sweep tries again."""
+    with translate_errors():
+        for network in client().api.networks(names=[name]):
+            if network.get("Name") == name:
+                try:
+                    client().api.remove_network(network["Id"])
+                except docker.errors.NotFound:
+                    pass
+
+
 def remove_container(container_id: str) -> None:
     """Force-remove a container; one that is already gone is not an error."""
     try:
         with translate_errors():
-            client().api.remove_container(container_id, force=True)
+            # v=True: the image's anonymous volumes go with it instead of piling up on the host.
+            client().api.remove_container(container_id, force=True, v=True)
     except ContainerNotFound:
         pass
     except EngineConflict as exc:

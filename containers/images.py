@@ -7,18 +7,22 @@ Registry credentials pass straight through to the engine: they are never stored,
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch, ProtectedError
 
-from containers import engine
+from containers import archives, engine
 from containers.models import Deployment, Event, Image, record
-from containers.refusals import InvalidInput, NotFound, Refused, refuse
+from containers.refusals import Forbidden, InvalidInput, NotFound, Refused, refuse
 
+log = logging.getLogger(__name__)
 SYNC_ACTOR = "engine-sync"
 
 # Docker's reference grammar (github.com/distribution/reference), without digests:
@@ -129,14 +133,43 @@ class Upload:
         return " ".join(parts)
 
 
-def upload_image(path: Path, actor: str) -> Upload:
-    """``docker load`` an uploaded tar (``docker save`` output) and record the images it brought."""
+def upload_image(path: Path, actor: str, *, replace: bool = False, user: Any = None) -> Upload:
+    """``docker load`` an uploaded tar (``docker save`` output) and record the images it brought.
+
+    Loading moves every tag the archive carries. An upload whose tags already name another image on
+    the engine is refused (409) before anything is loaded: otherwise anyone could swap the image a
+    deployment's tag points at. An administrator may ``replace`` on purpose; that is an event
+    (``image.replaced``), and deployments keep running the image id their generation pinned until
+    they are rolled out. Should the engine move a tag the manifest did not announce, it is put back.
+    """
+    try:
+        claimed = archives.claimed_tags(path)
+    except archives.UnreadableArchive as exc:
+        message = f"not a docker image archive: {exc}"
+        record("request.refused", actor=actor, message=message, after={"field": "file"})
+        raise engine.InvalidImageArchive(message) from None
+    if replace and not getattr(user, "is_staff", False):
+        refuse("only an administrator may replace an image's tags", actor=actor, field="replace", exc=Forbidden)
+    before = {tag: _current_id(tag) for tag in claimed}
+    moved = {tag: (old, claimed[tag]) for tag, old in before.items() if old and old != claimed[tag]}
+    if moved and not replace:
+        _refuse_moves(moved, actor)
     try:
         references = engine.load_image(path)
     except engine.InvalidImageArchive as exc:
         record("request.refused", actor=actor, message=str(exc), after={"field": "file"})
         raise
     infos = {reference: engine.inspect_image(reference) for reference in references}
+    if not replace:
+        # The manifest and what the engine did should agree; if a tag moved anyway, move it back.
+        sneaked = {}
+        for reference, info in infos.items():
+            old = before.get(reference) if reference in before else _id_before(reference, before)
+            if old and old != info.id:
+                engine.tag_image(old, reference)
+                sneaked[reference] = (old, info.id)
+        if sneaked:
+            _refuse_moves(sneaked, actor)
     known = {image.reference: image for image in Image.objects.filter(reference__in=references)}
     present = {ref for ref, info in infos.items() if ref in known and known[ref].docker_id == info.id}
     with transaction.atomic():
@@ -155,7 +188,40 @@ def upload_image(path: Path, actor: str) -> Upload:
                 "already_present": sorted(present),
             },
         )
+        for tag, (old, new) in moved.items():
+            users = list(Deployment.objects.filter(image__reference=tag).values_list("name", flat=True))
+            record(
+                "image.replaced",
+                actor=actor,
+                message=f"{actor} replaced {tag}: {old[:19]} -> {new[:19]}"
+                + (f"; {', '.join(users)} keep running the old image until rolled out" if users else ""),
+                before={"reference": tag, "docker_id": old},
+                after={"reference": tag, "docker_id": new, "deployments": users},
+            )
     return Upload(images=images, already_present=[image for image in images if image.reference in present])
+
+
+def _current_id(reference: str) -> str | None:
+    try:
+        return engine.inspect_image(reference).id
+    except engine.ImageNotFound:
+        return None
+
+
+def _id_before(reference: str, before: dict[str, str | None]) -> str | None:
+    """A loaded reference the manifest named differently (``docker.io/library/x`` vs ``x``)."""
+    familiar = re.sub(r"^(?:docker\.io|index\.docker\.io)/(?:library/)?", "", reference)
+    return before.get(familiar)
+
+
+def _refuse_moves(moved: dict[str, tuple[str, str]], actor: str) -> None:
+    tags = ", ".join(f"{tag} (now {old[:19]}, the upload has {new[:19]})" for tag, (old, new) in moved.items())
+    refuse(
+        f"the upload would move tags that already name another image: {tags}. Upload it under a new tag, "
+        "or have an administrator replace them (replace=true)",
+        actor=actor,
+        field="file",
+    )
 
 
 def check_reference(reference: str, *, actor: str) -> str:
@@ -191,9 +257,29 @@ def _stored_reference(reference: str, info: engine.ImageInfo) -> str:
     return familiar
 
 
-def pull_image(reference: str, username: str = "", password: str = "", *, actor: str) -> Image:
-    """Pull ``reference`` from its registry, with credentials if given (used once, never kept)."""
+def check_registry(reference: str, *, actor: str) -> None:
+    """Refuse (403) a pull from a registry the operator did not allow (``IMAGE_PULL_REGISTRIES``; empty: any)."""
+    allowed = [host.lower() for host in settings.IMAGE_PULL_REGISTRIES]
+    registry = registry_of(reference).lower()
+    if allowed and registry not in allowed and not (registry == "docker.io" and "index.docker.io" in allowed):
+        refuse(
+            f"pulls from {registry} are not allowed here (allowed: {', '.join(allowed)})",
+            actor=actor,
+            field="reference",
+            exc=Forbidden,
+        )
+
+
+def pull_image(reference: str, username: str = "", password: str = "", *, actor: str, user: Any = None) -> Image:
+    """Pull ``reference`` from its registry, with credentials if given (used once, never kept).
+
+    The registry must be allowed (``IMAGE_PULL_REGISTRIES``). A failed pull says only that it failed,
+    except to staff: the engine's text can describe the host's network (which addresses answer,
+    which refuse), and a pull must not serve as a port scanner. It is logged in full.
+    """
     tagged = check_reference(reference.strip(), actor=actor)
+    check_registry(tagged, actor=actor)
+    staff = bool(getattr(user, "is_staff", False))
     failure: tuple[str, str, type[Refused]] | None = None
     try:
         info = engine.pull_image(tagged, username, password)
@@ -201,10 +287,15 @@ def pull_image(reference: str, username: str = "", password: str = "", *, actor:
         failure = (pull_failure_words(tagged, "not found"), _scrub(str(exc), password), NotFound)
     except engine.PullFailed as exc:
         raw = _scrub(str(exc), password)
-        failure = (pull_failure_words(tagged, raw), raw, PullRefused)
+        log.warning("pull of %s by %s failed: %s", tagged, actor, raw)
+        # The engine's answer says which addresses answer and which refuse: a pull must not serve
+        # anyone but staff as a port scanner, so others get one sentence for every failure.
+        words = pull_failure_words(tagged, raw) if staff else f"pulling {tagged} failed: {GENERIC_PULL_FAILURE}"
+        failure = (words, raw, PullRefused)
     if failure is not None:
         # Refused outside the except block: the engine's exception (and its request) is not chained on.
-        refuse(failure[0], actor=actor, field="reference", exc=failure[2], detail=failure[1])
+        detail = failure[1] if staff else ""
+        refuse(failure[0], actor=actor, field="reference", exc=failure[2], detail=detail)
     stored = _stored_reference(tagged, info)
     with transaction.atomic():
         image = upsert(stored, info, Image.Source.PULL)
@@ -217,6 +308,7 @@ def pull_image(reference: str, username: str = "", password: str = "", *, actor:
     return image
 
 
+GENERIC_PULL_FAILURE = "the registry could not be reached or refused the request (an administrator sees why)"
 # What a failed pull's engine message means, checked in this order (lowercased substrings).
 _UNREACHABLE = ("connection refused", "no such host", "dial tcp", "i/o timeout", "timeout", "network is unreachable",
                 "server gave http response to https client", "tls:", "x509", "connection reset", "eof")  # fmt: skip

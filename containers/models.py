@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -63,8 +64,16 @@ class Deployment(models.Model):
     # Secrets (API keys, passwords) live here: encrypted at rest, write-only in the API, never in the admin.
     env = EncryptedJSONField(default=dict, blank=True)
     restart_policy = models.CharField(max_length=16, choices=RestartPolicy.choices, default=RestartPolicy.NO)
+    # Containers drop every capability; these are asked back (containers.deployments.ALLOWED_CAPABILITIES)
+    # and get them only once an admin approved them (``capabilities_approved``, kept until they change).
+    capabilities = models.JSONField(default=list, blank=True)
+    capabilities_approved = models.JSONField(default=list, blank=True)
+    read_only_root = models.BooleanField(default=False, help_text="Run with a read-only root filesystem")
     # Bumped whenever the container spec changes; containers of an older generation are replaced.
     generation = models.PositiveIntegerField(default=1)
+    # The image id this generation's containers run, pinned by its first container: a tag that moves
+    # later (an upload, a pull) changes nothing until someone rolls out a new generation.
+    image_docker_id = models.CharField(max_length=80, blank=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.CONVERGING)
     crash_count = models.PositiveIntegerField(default=0)
     backoff_until = models.DateTimeField(null=True, blank=True)
@@ -92,8 +101,20 @@ class Deployment(models.Model):
             "command": self.command,
             "env_keys": sorted(self.env),
             "restart_policy": self.restart_policy,
+            "capabilities": list(self.capabilities),
+            "capabilities_approved": list(self.capabilities_approved),
+            "read_only_root": self.read_only_root,
             "generation": self.generation,
+            "image_docker_id": self.image_docker_id,
         }
+
+    def granted_capabilities(self) -> list[str]:
+        """The capabilities its containers get: asked for and approved."""
+        return sorted(set(self.capabilities) & set(self.capabilities_approved))
+
+    def network_name(self) -> str:
+        """The deployment's own Docker network (one per orchestrator instance and deployment)."""
+        return f"orch-{settings.ORCHESTRATOR_INSTANCE}-d{self.pk}"
 
 
 class Container(models.Model):

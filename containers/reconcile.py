@@ -100,9 +100,12 @@ def backoff_delay(crashes: int) -> float:
 
 
 def container_spec(deployment: Deployment) -> engine.ContainerSpec:
+    """The container to create: the generation's pinned image id (the tag only until it is pinned),
+    the approved capabilities, the deployment's own network."""
+    network = deployment.network_name() if settings.DEPLOYMENT_NETWORKS else ""
     return engine.ContainerSpec(
         name=f"{deployment.name}-{secrets.token_hex(3)}",
-        image=deployment.image.reference,
+        image=deployment.image_docker_id or deployment.image.reference,
         labels={**engine.deployment_labels(deployment.pk), engine.LABEL_GENERATION: str(deployment.generation)},
         cpu_limit=float(deployment.cpu_limit),
         memory_limit_bytes=deployment.memory_limit_bytes,
@@ -110,6 +113,35 @@ def container_spec(deployment: Deployment) -> engine.ContainerSpec:
         command=list(deployment.command),
         env={str(k): str(v) for k, v in deployment.env.items()},
         restart_policy=deployment.restart_policy,
+        cap_add=tuple(deployment.granted_capabilities()),
+        read_only=deployment.read_only_root,
+        network=network,
+        network_labels=engine.deployment_labels(deployment.pk) if network else {},
+        disk_limit_bytes=settings.CONTAINER_DISK_LIMIT_BYTES,
+    )
+
+
+def pin_image(deployment: Deployment) -> None:
+    """Pin the generation to the id its image's tag names now, before its first container starts.
+
+    Containers are created from that id, so an upload or pull that moves the tag later changes
+    nothing until someone rolls out (``deployments.rollout``) or changes the spec. An image that is
+    not on the engine stays unpinned: creating the container then fails and says so.
+    """
+    if deployment.image_docker_id:
+        return
+    try:
+        info = engine.inspect_image(deployment.image.reference)
+    except engine.ImageNotFound:
+        return
+    deployment.image_docker_id = info.id
+    Deployment.objects.filter(pk=deployment.pk, generation=deployment.generation).update(image_docker_id=info.id)
+    record(
+        "deployment.image_pinned",
+        actor=ACTOR,
+        deployment=deployment,
+        message=f"generation {deployment.generation} of {deployment.name} runs {deployment.image} = {info.id[:19]}",
+        after={"generation": deployment.generation, "image": deployment.image.reference, "image_docker_id": info.id},
     )
 
 
@@ -262,6 +294,8 @@ def _settled(deployment: Deployment, rows: dict[str, Container], now: datetime) 
 
 def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container], outcome: Outcome) -> None:
     """Run the plan's engine calls in parallel, then write rows and events from this thread."""
+    if current_plan.create:
+        pin_image(deployment)
     specs = [container_spec(deployment) for _ in range(current_plan.create)]
     workers = max(1, min(settings.RECONCILE_PARALLELISM, len(specs) + len(current_plan.remove)))
     mark_removing([r.container_id for r in current_plan.remove])
@@ -430,4 +464,21 @@ def remove_orphans() -> list[str]:
             message=f"{info.name} belonged to deleted deployment {deployment_id}",
         )
         removed.append(info.id)
+    remove_orphan_networks()
+    return removed
+
+
+def remove_orphan_networks() -> list[str]:
+    """Remove our deployment networks whose deployment no longer exists."""
+    removed = []
+    for name in engine.list_networks(engine.instance_labels()):
+        deployment_id = name.rsplit("-d", 1)[-1]
+        if not deployment_id.isdigit() or Deployment.objects.filter(pk=int(deployment_id)).exists():
+            continue
+        try:
+            engine.remove_network(name)
+        except engine.EngineError as exc:  # still in use by a container being removed: next tick
+            log.info("network %s not removed yet: %s", name, exc)
+            continue
+        removed.append(name)
     return removed

@@ -38,6 +38,12 @@ class InvalidInput(Refused):
     status = 400
 
 
+class Forbidden(Refused):
+    """The caller may not do this (e.g. approve capabilities without being an administrator)."""
+
+    status = 403
+
+
 def refuse(
     message: str,
     *,

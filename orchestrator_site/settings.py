@@ -40,6 +40,20 @@ SECRET_KEY = _secret_key()
 # Fernet keys for env values at rest (orchestrator_site/encryption.py), newest first; when empty a key
 # is created in var/env-encryption.key on first use.
 ENV_ENCRYPTION_KEYS = [k.strip() for k in envstr("ENV_ENCRYPTION_KEYS", "").replace("\n", ",").split(",") if k.strip()]
+
+
+def _disk_limit(raw: str) -> int | None:
+    """``CONTAINER_DISK_LIMIT`` like ``2g`` (k, m, g: binary units) in bytes; empty means none."""
+    text = raw.strip().lower()
+    if not text:
+        return None
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    number, unit = (text[:-1], text[-1]) if text[-1] in units else (text, "")
+    if not number.isdigit() or int(number) == 0:
+        raise ImproperlyConfigured(f"CONTAINER_DISK_LIMIT must be a size such as 512m or 2g, got {raw!r}")
+    return int(number) * units.get(unit, 1)
+
+
 DEBUG = envbool("DEBUG", False)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
@@ -210,6 +224,8 @@ WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "uploads")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+# Registries images may be pulled from (host[:port], e.g. registry.example:5000, docker.io); empty: any.
+IMAGE_PULL_REGISTRIES = envlist("IMAGE_PULL_REGISTRIES", [])
 IMAGE_UPLOAD_MAX_BYTES = envint("IMAGE_UPLOAD_MAX_BYTES", 2 * 1024**3, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -429,6 +445,10 @@ BACKOFF_BASE_S = envfloat("BACKOFF_BASE_S", 1.0, minimum=0.0)
 BACKOFF_CAP_S = envfloat("BACKOFF_CAP_S", 300.0, minimum=0.0)
 RECONCILE_PARALLELISM = envint("RECONCILE_PARALLELISM", 8, minimum=1)
 DEMO_IMAGE = envstr("DEMO_IMAGE", "orchestrator-demo:latest")
+# Each deployment's containers on their own bridge network (created on demand, removed with it).
+DEPLOYMENT_NETWORKS = envbool("DEPLOYMENT_NETWORKS", True)
+# A cap on each container's writable layer, applied where the storage driver enforces one (see README).
+CONTAINER_DISK_LIMIT_BYTES = _disk_limit(envstr("CONTAINER_DISK_LIMIT", ""))
 # --- load balancer and discovery (registry/) ------------------------------------------
 # HAProxy, Debian's package: one frontend per service on 127.0.0.1, changed through its Runtime API.
 LB_ENABLED = envbool("LB_ENABLED", True)

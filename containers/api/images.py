@@ -78,6 +78,11 @@ class ImageSerializer(serializers.ModelSerializer):
 
 class ImageUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A `docker save` tar.")
+    replace = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Move tags that already name another image (administrators only; recorded as image.replaced)",
+    )
 
 
 class ImagePullSerializer(serializers.Serializer):
@@ -145,7 +150,12 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]
         try:
-            loaded = images.upload_image(Path(upload.temporary_file_path()), actor=actor_name(request.user))
+            loaded = images.upload_image(
+                Path(upload.temporary_file_path()),
+                actor=actor_name(request.user),
+                replace=serializer.validated_data["replace"],
+                user=request.user,
+            )
         finally:
             upload.close()  # a temporary upload deletes its file on close
         # 200, not 201, when the archive brought nothing new.
@@ -161,7 +171,9 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         serializer = ImagePullSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        image = images.pull_image(data["reference"], data["username"], data["password"], actor=actor_name(request.user))
+        image = images.pull_image(
+            data["reference"], data["username"], data["password"], actor=actor_name(request.user), user=request.user
+        )
         return Response(self._serialize([image])[0], status=status.HTTP_201_CREATED)
 
     def _serialize(self, rows: builtins.list[Image]) -> Any:

@@ -18,6 +18,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from containers.deployments import ALLOWED_CAPABILITIES
 from containers.limits import replicas_problem
 from containers.models import Container, Deployment, Event, Image
 from containers.names import name_problem
@@ -140,6 +141,12 @@ class DeploymentSerializer(serializers.ModelSerializer):
     command = CommandField(required=False)
     env = EnvField(required=False, write_only=True)
     env_keys = serializers.SerializerMethodField()
+    capabilities = serializers.ListField(
+        child=serializers.ChoiceField(choices=ALLOWED_CAPABILITIES),
+        required=False,
+        max_length=len(ALLOWED_CAPABILITIES),
+        help_text="Capabilities to give back after all are dropped; they apply once an administrator approves",
+    )
     running_replicas = serializers.IntegerField(read_only=True, help_text="Containers running now (current spec)")
     containers = ContainerBriefSerializer(many=True, read_only=True)
 
@@ -147,12 +154,13 @@ class DeploymentSerializer(serializers.ModelSerializer):
         model = Deployment
         fields = [
             "id", "name", "image", "replicas", "cpu_limit", "memory_limit", "memory_limit_bytes", "container_port",
-            "command", "env", "env_keys", "restart_policy", "state", "generation", "running_replicas",
+            "command", "env", "env_keys", "restart_policy", "capabilities", "capabilities_approved",
+            "read_only_root", "state", "generation", "image_docker_id", "running_replicas",
             "crash_count", "backoff_until", "last_error", "containers", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = [
             "memory_limit_bytes", "state", "generation", "crash_count", "backoff_until", "last_error",
-            "created_at", "updated_at",
+            "created_at", "updated_at", "capabilities_approved", "image_docker_id",
         ]  # fmt: skip
         # The name's shape is checked by validate_name in plain words, instead of the slug pattern's
         # "Enter a valid slug"; uniqueness stays a field error.
@@ -165,6 +173,9 @@ class DeploymentSerializer(serializers.ModelSerializer):
                 ]
             }
         }
+
+    def validate_capabilities(self, value: list[str]) -> list[str]:
+        return sorted(set(value))
 
     def get_env_keys(self, deployment: Deployment) -> list[str]:
         return sorted(deployment.env)

@@ -130,6 +130,32 @@ class DeploymentViewSet(
         deployments.stop(deployment, actor=actor_name(request.user))
         return self._answer(deployment, wait, status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        summary="Approve the capabilities the deployment asks for (administrators only); recreates its containers",
+        request=None,
+        parameters=[WAIT],
+        responses={200: DeploymentSerializer, 202: DeploymentSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="approve-capabilities")
+    def approve_capabilities(self, request: Request, pk: str | None = None) -> Response:
+        wait = wants_wait(request)
+        deployment = self.get_object()
+        deployments.approve_capabilities(deployment, actor=actor_name(request.user), user=request.user)
+        return self._answer(deployment, wait, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Recreate the containers on the image their tag names now (containers run a pinned image id)",
+        request=None,
+        parameters=[WAIT],
+        responses={200: DeploymentSerializer, 202: DeploymentSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def rollout(self, request: Request, pk: str | None = None) -> Response:
+        wait = wants_wait(request)
+        deployment = self.get_object()
+        deployments.rollout(deployment, actor=actor_name(request.user))
+        return self._answer(deployment, wait, status.HTTP_202_ACCEPTED)
+
     def _answer(self, deployment: Deployment, wait: bool, code: int) -> Response:
         """The deployment as it is now, read again so the answer shows what the database holds."""
         if wait:

@@ -116,9 +116,17 @@ def upload_checked(request: HtmxHttpRequest) -> HttpResponse:
         return answer(request, UPLOAD, form, status=FORM_ERRORS)
     upload = form.cleaned_data["file"]
     try:
-        loaded = images.upload_image(Path(upload.temporary_file_path()), actor=actor_name(request.user))
+        loaded = images.upload_image(
+            Path(upload.temporary_file_path()),
+            actor=actor_name(request.user),
+            replace=form.cleaned_data.get("replace", False),
+            user=request.user,
+        )
     except engine.InvalidImageArchive as exc:
         form.add_error("file", str(exc))
+        return answer(request, UPLOAD, form, status=FORM_ERRORS)
+    except Refused as exc:  # a tag that names another image, or a replace by someone not allowed
+        form.add_error("replace" if exc.field == "replace" else "file", exc.message)
         return answer(request, UPLOAD, form, status=FORM_ERRORS)
     finally:
         upload.close()  # a temporary upload deletes its file on close
@@ -134,7 +142,9 @@ def image_pull(request: HtmxHttpRequest) -> HttpResponse:
         return answer(request, PULL, form, status=FORM_ERRORS)
     data = form.cleaned_data
     try:
-        image = images.pull_image(data["reference"], data["username"], data["password"], actor=actor_name(request.user))
+        image = images.pull_image(
+            data["reference"], data["username"], data["password"], actor=actor_name(request.user), user=request.user
+        )
     except Refused as exc:
         add_refusal(form, exc)
         return answer(request, PULL, form, status=FORM_ERRORS)
