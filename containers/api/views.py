@@ -134,7 +134,12 @@ class DeploymentViewSet(
         summary="Approve the capabilities the deployment asks for (administrators only); recreates its containers",
         request=None,
         parameters=[WAIT],
-        responses={200: DeploymentSerializer, 202: DeploymentSerializer},
+        responses={
+            200: DeploymentSerializer,
+            202: DeploymentSerializer,
+            403: OpenApiResponse(description="Not an administrator"),
+            409: OpenApiResponse(description="The deployment asks for no capabilities"),
+        },
     )
     @action(detail=True, methods=["post"], url_path="approve-capabilities")
     def approve_capabilities(self, request: Request, pk: str | None = None) -> Response:
