@@ -160,19 +160,19 @@ def claim(
     ]
 
 
-def send(delivery: AlertDelivery, kind: str) -> AlertDelivery:
-    """Make one pending delivery over the network (no database access here: it runs in a thread)."""
+def send(delivery: AlertDelivery, kind: str, body: dict[str, Any]) -> AlertDelivery:
+    """Make one pending delivery of ``body`` over the network (no database access: it runs in a thread)."""
     rule, event = delivery.rule, delivery.event
     if delivery.channel == AlertDelivery.Channel.WEBHOOK:
-        code, error = post_webhook(rule.webhook_url, payload(event, rule, kind))
+        code, error = post_webhook(rule.webhook_url, body)
         delivery.response_code = code
         delivery.error = error
         delivery.status = AlertDelivery.Status.SENT if not error else AlertDelivery.Status.FAILED
     else:
         subject = f"[orchestrator] {KINDS[kind]}"[:200]
-        body = f"{event.message}\n\n" + json.dumps(payload(event, rule, kind), indent=2, default=str)
+        text = f"{event.message}\n\n" + json.dumps(body, indent=2, default=str)
         try:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, list(rule.emails), fail_silently=False)
+            send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, list(rule.emails), fail_silently=False)
             delivery.status, delivery.error = AlertDelivery.Status.SENT, ""
         except Exception as exc:  # noqa: BLE001 - any mail backend error is recorded, never raised
             delivery.status, delivery.error = AlertDelivery.Status.FAILED, f"{type(exc).__name__}: {exc}"[:500]
@@ -191,9 +191,11 @@ def send_all(work: list[tuple[AlertDelivery, str]]) -> list[AlertDelivery]:
     """Send the pending deliveries concurrently, outside any transaction, then record their outcomes."""
     pending = [(row, kind) for row, kind in work if row.status == AlertDelivery.Status.PENDING]
     if pending:
+        # The payloads are built here: they read the event's deployment, which the threads must not query.
+        bodies = [payload(row.event, row.rule, kind) for row, kind in pending]
         workers = min(settings.ALERT_SEND_THREADS, len(pending))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alert") as pool:
-            list(pool.map(lambda item: send(*item), pending))
+            list(pool.map(lambda item: send(*item[0], item[1]), zip(pending, bodies, strict=True)))
         for row, _ in pending:
             row.save(update_fields=["status", "response_code", "error", "at"])
     return [row for row, _ in work]
