@@ -173,6 +173,7 @@ def test_no_transaction_is_open_while_a_webhook_is_sent(settings: Any) -> None:
     def respond(handler: Any) -> None:
         # The row was committed before the POST: another connection (this thread's) can read it.
         seen.append(AlertDelivery.objects.filter(status="pending").exists())
+        connection.close()  # this server thread's own connection
         servers.ok(handler)
 
     checker = servers.Server(respond)
@@ -182,7 +183,6 @@ def test_no_transaction_is_open_while_a_webhook_is_sent(settings: Any) -> None:
         alerts.run()
     finally:
         checker.close()
-        connection.close()
 
     assert seen == [True]
     assert AlertDelivery.objects.get().status == "sent"
