@@ -128,9 +128,7 @@ def rules_for(kind: str, event: Event, rules: list[AlertRule]) -> list[AlertRule
 
 def last_sent(rule: AlertRule, deployment_id: int | None) -> datetime | None:
     """When the rule last delivered (or began delivering) for the deployment: the cooldown's start."""
-    sent = AlertDelivery.objects.filter(
-        rule=rule, status__in=[AlertDelivery.Status.SENT, AlertDelivery.Status.PENDING]
-    )
+    sent = AlertDelivery.objects.filter(rule=rule, status__in=[AlertDelivery.Status.SENT, AlertDelivery.Status.PENDING])
     # An event without a deployment is cooled down with the others without one.
     sent = sent.filter(deployment__isnull=True) if deployment_id is None else sent.filter(deployment_id=deployment_id)
     return sent.order_by("-at").values_list("at", flat=True).first()
@@ -195,7 +193,7 @@ def send_all(work: list[tuple[AlertDelivery, str]]) -> list[AlertDelivery]:
         bodies = [payload(row.event, row.rule, kind) for row, kind in pending]
         workers = min(settings.ALERT_SEND_THREADS, len(pending))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alert") as pool:
-            list(pool.map(lambda item: send(*item[0], item[1]), zip(pending, bodies, strict=True)))
+            list(pool.map(lambda item: send(item[0][0], item[0][1], item[1]), zip(pending, bodies, strict=True)))
         for row, _ in pending:
             row.save(update_fields=["status", "response_code", "error", "at"])
     return [row for row, _ in work]

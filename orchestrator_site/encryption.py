@@ -99,6 +99,10 @@ class EncryptedJSONField(models.TextField):
     (plain JSON text) still reads, and is encrypted on its next save (migration 0002 saves them all).
     """
 
+    # For django-stubs: the attribute holds JSON values (a dict for env), not the text stored.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         return None if value is None else self._load(value)
 
