@@ -467,6 +467,9 @@ if LB_PORT_MIN > LB_PORT_MAX:
     raise ImproperlyConfigured("LB_PORT_MIN must not be above LB_PORT_MAX")
 # Server slots per backend at least; a backend that outgrows its slots is given more by a reload.
 LB_MIN_SLOTS = envint("LB_MIN_SLOTS", 8, minimum=1)
+# A container about to be removed is drained in HAProxy first: its stop waits until HAProxy counts no
+# session on it, or this long.
+LB_DRAIN_TIMEOUT_S = envfloat("LB_DRAIN_TIMEOUT_S", 10.0, minimum=0.0)
 # Blocking discovery queries: the longest ?wait= accepted (longer ones are refused with a 400).
 DISCOVERY_MAX_WAIT_S = envfloat("DISCOVERY_MAX_WAIT_S", 600.0, minimum=1.0)
 # How often a process's watch hub polls the registry index (PostgreSQL also notifies at once).
