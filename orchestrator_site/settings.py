@@ -346,7 +346,7 @@ ALERT_TICK_S = envfloat("ALERT_TICK_S", 3.0, minimum=0.5)
 AUTOSCALE_TICK_S = envfloat("AUTOSCALE_TICK_S", 15.0, minimum=1.0)
 # The load balancer's tick (registry/loadbalancer.py): start HAProxy if it is dead and make its
 # servers agree with the registry. Endpoint changes are also pushed at once, after their commit.
-LB_SYNC_INTERVAL_S = envfloat("LB_SYNC_INTERVAL_S", 2.0, minimum=0.5)
+LB_SYNC_INTERVAL_S = envfloat("LB_SYNC_INTERVAL_S", 5.0, minimum=0.5)
 # A tick that waited longer than its interval is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {
