@@ -16,10 +16,14 @@ class Refused(Exception):
 
     status = 409
 
-    def __init__(self, message: str, *, field: str | None = None, detail: str = "") -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, fields: dict[str, list[str]] | None = None, detail: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # Several fields at once (admission names each limit it refuses); ``field`` is one with this message.
+        self.fields = fields or ({field: [message]} if field else {})
         # What a lower layer said, word for word (an engine error): shown after the message, never instead.
         self.detail = detail
 
@@ -50,6 +54,7 @@ def refuse(
     actor: str,
     deployment: Deployment | None = None,
     field: str | None = None,
+    fields: dict[str, list[str]] | None = None,
     exc: type[Refused] = Refused,
     detail: str = "",
 ) -> NoReturn:
@@ -60,6 +65,6 @@ def refuse(
         actor=actor,
         deployment=deployment,
         message=f"{message} ({detail})" if detail else message,
-        after={"field": field} if field else None,
+        after={"field": field} if field else ({"fields": sorted(fields)} if fields else None),
     )
-    raise exc(message, field=field, detail=detail)
+    raise exc(message, field=field, fields=fields, detail=detail)

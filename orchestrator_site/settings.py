@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every request gets an id (X-Request-ID), and an unhandled exception a JSON 500 logged with it.
+    "orchestrator_site.errors.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything that may answer: a CORS preflight is answered here, and every answer to an
     # allowed origin gets its headers.

@@ -28,3 +28,9 @@ urlpatterns = [
     path("", include("registry.console_urls")),
     path("", include("containers.urls")),
 ]
+
+# Django's own error answers: JSON on the API and seed paths, the HTML pages on the console's.
+handler400 = "orchestrator_site.errors.bad_request"
+handler403 = "orchestrator_site.errors.permission_denied"
+handler404 = "orchestrator_site.errors.page_not_found"
+handler500 = "orchestrator_site.errors.server_error"
