@@ -79,28 +79,46 @@ def reserved(exclude: Deployment | None = None) -> Reservation:
 
 
 def check_admission(deployment: Deployment, *, actor: str) -> None:
-    """Refuse (409) a desired state whose reservations would exceed what the host offers."""
-    problem = admission_problem(deployment)
-    if problem:
-        refuse(problem, actor=actor, deployment=deployment if deployment.pk else None, exc=AdmissionRefused)
+    """Refuse (409) a desired state whose reservations would exceed what the host offers.
+
+    The answer names each limit that does not fit (``cpu_limit``, ``memory_limit``) and ``replicas``.
+    """
+    problems = admission_problems(deployment)
+    if problems:
+        message = "not enough host resources: " + "; ".join(problems.values())
+        fields = {key: [problem] for key, problem in problems.items()}
+        fields["replicas"] = [f"{deployment.replicas} replica(s) do not fit on this host"]
+        refuse(
+            message,
+            actor=actor,
+            deployment=deployment if deployment.pk else None,
+            fields=fields,
+            exc=AdmissionRefused,
+        )
 
 
 def admission_problem(deployment: Deployment) -> str:
     """Why admission would refuse this desired state ("" if it fits); records nothing, so a preview can ask."""
+    problems = admission_problems(deployment)
+    return "not enough host resources: " + "; ".join(problems.values()) if problems else ""
+
+
+def admission_problems(deployment: Deployment) -> dict[str, str]:
+    """Each limit that would not fit (``cpu_limit``, ``memory_limit``) and why; empty if it fits."""
     host = engine.host_info()
     others = reserved(exclude=deployment)
     want_cpu = others.cpu + deployment.cpu_limit * deployment.replicas
     want_memory = others.memory_bytes + deployment.memory_limit_bytes * deployment.replicas
     caps = admission_caps(host)
     cpu_cap, memory_cap = caps.cpu, caps.memory_bytes
-    problems = []
+    problems = {}
     if want_cpu > cpu_cap:
-        problems.append(f"CPU: {want_cpu:g} cores would be reserved, the host allows {cpu_cap:g}")
+        problems["cpu_limit"] = f"CPU: {want_cpu:g} cores would be reserved, the host allows {cpu_cap:g}"
     if want_memory > memory_cap:
-        problems.append(
+        problems["memory_limit"] = (
             f"memory: {want_memory / 1024**2:.0f} MiB would be reserved, the host allows {memory_cap / 1024**2:.0f} MiB"
         )
-    return "not enough host resources: " + "; ".join(problems) if problems else ""
+    return problems
 
 
 def replicas_refusal(replicas: int) -> str:
@@ -303,16 +321,25 @@ def rollout(deployment: Deployment, *, actor: str) -> Deployment:
 
 
 def remove_container(container: Container, *, actor: str) -> None:
-    """Remove one container for good: the deployment keeps one replica fewer."""
+    """Remove one container for good: the deployment keeps one replica fewer.
+
+    Checked again under the deployment's lock: a concurrent removal of the same container, or of
+    its whole deployment, got there first, and this one is then a 404, not a half-done change.
+    """
     deployment = container.deployment
     with deployment_lock(deployment.pk):
+        if not Container.objects.filter(pk=container.pk, deployment_id=deployment.pk).exists():
+            raise NotFound(f"container {container.name} is already removed", field="id")
         reconcile.mark_removing([container.docker_id])
         engine.remove_container(container.docker_id)
         with transaction.atomic():
-            before = deployment.replicas
+            locked = Deployment.objects.select_for_update().filter(pk=deployment.pk).first()
+            if locked is None:
+                raise NotFound(f"container {container.name} was removed with its deployment", field="id")
+            before = locked.replicas
             Deployment.objects.filter(pk=deployment.pk, replicas__gt=0).update(replicas=F("replicas") - 1)
             deployment.refresh_from_db()
-            container.delete()
+            Container.objects.filter(pk=container.pk).delete()
             record(
                 "container.deleted",
                 actor=actor,
@@ -333,8 +360,16 @@ def restart_container(
     message: str = "",
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Restart one container in place (the console, the API, a liveness probe's ``probe.restart``)."""
-    engine.restart_container(container.docker_id)
+    """Restart one container in place (the console, the API, a liveness probe's ``probe.restart``).
+
+    One that is being removed (its row gone, or the engine no longer has it) is a 409.
+    """
+    if not Container.objects.filter(pk=container.pk).exists():
+        raise Refused(f"container {container.name} is being removed", field="id")
+    try:
+        engine.restart_container(container.docker_id)
+    except engine.ContainerNotFound:
+        raise Refused(f"container {container.name} is being removed", field="id") from None
     record(
         event,
         actor=actor,

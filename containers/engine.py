@@ -238,10 +238,14 @@ def _parse_time(raw: str | None) -> datetime | None:
 # --- engine ---------------------------------------------------------------------
 
 
-def ping() -> None:
-    """Raise :class:`EngineUnavailable` unless the engine answers."""
+def ping(timeout: float | None = None) -> None:
+    """Raise :class:`EngineUnavailable` unless the engine answers (within ``timeout`` seconds if given)."""
     with translate_errors():
-        client().ping()
+        if timeout is None:
+            client().ping()
+        else:
+            api = client().api
+            api._result(api._get(api._url("/_ping"), timeout=timeout))
 
 
 def host_info() -> HostInfo:
@@ -562,9 +566,23 @@ def remove_container(container_id: str) -> None:
             raise
 
 
+# What the engine says when asked to restart a container that is going away: a conflict, not a failure.
+_BEING_REMOVED = ("marked for removal", "removal in progress", "is dead", "no such container")
+
+
 def restart_container(container_id: str) -> None:
-    with translate_errors():
-        client().api.restart(container_id, timeout=5)
+    """Restart; :class:`EngineConflict` if the container is being removed (the engine answers 500 then)."""
+    try:
+        with translate_errors():
+            client().api.restart(container_id, timeout=5)
+    except EngineUnavailable:
+        raise
+    except (ContainerNotFound, EngineConflict):
+        raise
+    except EngineError as exc:
+        if any(phrase in str(exc).lower() for phrase in _BEING_REMOVED):
+            raise EngineConflict(f"the container is being removed: {exc}") from exc
+        raise
 
 
 def container_stats(container_id: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from containers import images
 from containers.models import Deployment, Image, actor_name
 from containers.refusals import Refused, refuse
+from orchestrator_site.schema import ErrorSerializer as ERROR
 
 # Room for the multipart framing (boundaries, part headers) around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -141,7 +142,11 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
 
     @extend_schema(
         request={"multipart/form-data": ImageUploadSerializer},
-        responses={201: ImageSerializer(many=True), 200: ImageSerializer(many=True)},
+        responses={
+            201: ImageSerializer(many=True),
+            200: ImageSerializer(many=True),
+            413: OpenApiResponse(ERROR, description="Larger than the limit"),
+        },
     )
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
     def upload(self, request: Request) -> Response:
@@ -164,7 +169,10 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
             self._serialize(loaded.images), status=status.HTTP_201_CREATED if brought_new else status.HTTP_200_OK
         )
 
-    @extend_schema(request=ImagePullSerializer, responses={201: ImageSerializer})
+    @extend_schema(
+        request=ImagePullSerializer,
+        responses={201: ImageSerializer, 422: OpenApiResponse(ERROR, description="The registry refused the pull")},
+    )
     @action(detail=False, methods=["post"], parser_classes=[JSONParser])
     def pull(self, request: Request) -> Response:
         """Pull an image from its registry; credentials are used for this pull only, never kept."""

@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 
 from containers import deployments
 from containers.api import paging
+from containers.api.engine_flag import EngineStateSerializer, engine_object
 from containers.api.serializers import (
     DeploymentSerializer,
     SeedContainerSerializer,
@@ -37,16 +38,15 @@ from containers.api.serializers import (
     container_url,
 )
 from containers.api.views import deployments_queryset
+from containers.images import MAX_NAME_LENGTH
 from containers.models import Container, Deployment, actor_name
+from orchestrator_site.schema import ErrorSerializer
 
 _HEX_PREFIX = re.compile(r"^[0-9a-f]{12,64}$")
 IMAGE = OpenApiParameter(
     "image", OpenApiTypes.STR, OpenApiParameter.PATH, description="Image reference, e.g. registry:5000/team/app:1.2"
 )
-ERROR = OpenApiResponse(
-    inline_serializer("SeedError", {"error": serializers.CharField(), "fields": serializers.DictField()}),
-    description="What is wrong, and with which field",
-)
+ERROR = OpenApiResponse(ErrorSerializer, description="What is wrong, and with which field")
 STARTED_CONTAINER = inline_serializer(
     "SeedStartedContainer",
     {
@@ -112,6 +112,13 @@ def validated(serializer_class: type[serializers.Serializer], data: dict[str, An
     return dict(serializer.validated_data)
 
 
+def checked_image(image: str) -> str:
+    """The image of the path; a reference longer than any image's is a 400 naming ``image``, without echoing it."""
+    if len(image) > MAX_NAME_LENGTH:
+        raise ValidationError({"image": [f"is {len(image)} characters long: at most {MAX_NAME_LENGTH}"]})
+    return image
+
+
 def find_container(key: str, field: str = "id") -> Container:
     """A container by Docker id (full or a prefix of at least 12), by name, or by its row's id."""
     rows = Container.objects.select_related("deployment__image")
@@ -152,6 +159,7 @@ class ContainersView(APIView):
                 "total": serializers.IntegerField(help_text="Every managed container, not just this page"),
                 "limit": serializers.IntegerField(),
                 "offset": serializers.IntegerField(),
+                "engine": EngineStateSerializer,
             },
         ),
     )
@@ -160,7 +168,7 @@ class ContainersView(APIView):
         # Each row shows its deployment's name, limits and image: joined, not fetched per row.
         rows = Container.objects.select_related("deployment__image").order_by("deployment__name", "created_at", "pk")
         data = SeedContainerSerializer(rows[page.offset : page.offset + page.limit], many=True).data
-        return Response({"containers": data, "total": rows.count(), **page.as_dict()})
+        return Response({"containers": data, "total": rows.count(), **page.as_dict(), "engine": engine_object()})
 
 
 class StartImageView(APIView):
@@ -183,6 +191,7 @@ class StartImageView(APIView):
         },
     )
     def post(self, request: Request, image: str) -> Response:
+        image = checked_image(image)
         values = validated(SeedStartSerializer, json_body(request))
         resources = values.get("resources") or {}
         result = deployments.start_image(
@@ -233,6 +242,7 @@ class StopImageView(APIView):
         responses={200: STOP_RESULT, 400: ERROR, 404: ERROR},
     )
     def post(self, request: Request, image: str) -> Response:
+        image = checked_image(image)
         values = validated(SeedStopSerializer, json_body(request))
         actor = actor_name(request.user)
         if values.get("instanceId"):

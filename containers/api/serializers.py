@@ -13,11 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from containers.api.engine_flag import EngineAvailableField
 from containers.deployments import ALLOWED_CAPABILITIES
 from containers.limits import replicas_problem
 from containers.models import Container, Deployment, Event, Image
@@ -25,6 +25,13 @@ from containers.names import name_problem
 from orchestrator_site.units import format_memory, parse_cpu, parse_memory
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What a deployment stores of a client's command and environment is capped (what is echoed is cut
+# short by containers.api.errors).
+MAX_COMMAND_ARGS = 256
+MAX_COMMAND_CHARS = 32_768
+MAX_ENV_VARS = 256
+# A container without a published port has no URL.
+NULLABLE_URI = {"type": "string", "format": "uri", "nullable": True}
 
 
 @extend_schema_field(
@@ -70,12 +77,18 @@ class CommandField(serializers.Field):
     def to_internal_value(self, data: Any) -> list[str]:
         if isinstance(data, str):
             try:
-                return shlex.split(data)
+                command = shlex.split(data)
             except ValueError as exc:
                 raise serializers.ValidationError(f"cannot split the command: {exc}") from None
-        if isinstance(data, list) and all(isinstance(item, str) for item in data):
-            return list(data)
-        raise serializers.ValidationError("must be a list of strings or a string")
+        elif isinstance(data, list) and all(isinstance(item, str) for item in data):
+            command = list(data)
+        else:
+            raise serializers.ValidationError("must be a list of strings or a string")
+        if len(command) > MAX_COMMAND_ARGS or sum(len(arg) for arg in command) > MAX_COMMAND_CHARS:
+            raise serializers.ValidationError(
+                f"at most {MAX_COMMAND_ARGS} arguments of {MAX_COMMAND_CHARS} characters in all"
+            )
+        return command
 
     def to_representation(self, value: list[str]) -> list[str]:
         return list(value)
@@ -91,6 +104,8 @@ class EnvField(serializers.DictField):
             for key, value in data.items():
                 if not isinstance(value, str):
                     raise serializers.ValidationError({key: ["must be a string"]})
+        if isinstance(data, dict) and len(data) > MAX_ENV_VARS:
+            raise serializers.ValidationError(f"at most {MAX_ENV_VARS} variables")
         env = super().to_internal_value(data)
         bad = sorted(key for key in env if not _ENV_KEY.match(key))
         if bad:
@@ -149,6 +164,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
     )
     running_replicas = serializers.IntegerField(read_only=True, help_text="Containers running now (current spec)")
     containers = ContainerBriefSerializer(many=True, read_only=True)
+    engine_available = EngineAvailableField()
 
     class Meta:
         model = Deployment
@@ -156,7 +172,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "id", "name", "image", "replicas", "cpu_limit", "memory_limit", "memory_limit_bytes", "container_port",
             "command", "env", "env_keys", "restart_policy", "capabilities", "capabilities_approved",
             "read_only_root", "state", "generation", "image_docker_id", "running_replicas",
-            "crash_count", "backoff_until", "last_error", "containers", "created_at", "updated_at",
+            "crash_count", "backoff_until", "last_error", "containers", "engine_available", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = [
             "memory_limit_bytes", "state", "generation", "crash_count", "backoff_until", "last_error",
@@ -208,16 +224,18 @@ class ContainerSerializer(serializers.ModelSerializer):
     image = serializers.CharField(source="deployment.image.reference", read_only=True)
     short_id = serializers.CharField(read_only=True)
     url = serializers.SerializerMethodField()
+    engine_available = EngineAvailableField()
 
     class Meta:
         model = Container
         fields = [
             "id", "docker_id", "short_id", "name", "deployment", "deployment_name", "image", "generation", "status",
-            "host_port", "url", "exit_code", "restart_count", "started_at", "created_at", "updated_at",
+            "host_port", "url", "exit_code", "restart_count", "started_at", "engine_available", "created_at",
+            "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(NULLABLE_URI)
     def get_url(self, container: Container) -> str | None:
         return container_url(container)
 
@@ -237,7 +255,7 @@ class LogsSerializer(serializers.Serializer):
 class EventSerializer(serializers.ModelSerializer):
     """One line of the append-only event log."""
 
-    deployment_name = serializers.CharField(source="deployment.name", read_only=True, default=None)
+    deployment_name = serializers.CharField(source="deployment.name", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Event
@@ -290,7 +308,7 @@ class SeedContainerSerializer(serializers.Serializer):
     created = serializers.DateTimeField(source="created_at")
     created_at = serializers.DateTimeField()
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(NULLABLE_URI)
     def get_url(self, container: Container) -> str | None:
         return container_url(container)
 

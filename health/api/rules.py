@@ -6,11 +6,13 @@ by deployment name (``?deployment=web``); deliveries also by ``rule`` and ``stat
 
 from __future__ import annotations
 
+from django.db import IntegrityError
 from django.db.models import Model
 from rest_framework import viewsets
 from rest_framework.serializers import BaseSerializer
 
 from containers.models import actor_name
+from containers.refusals import Refused
 from health import rules
 from health.api import rule_serializers as s
 from health.filtersets import AlertDeliveryFilter, AlertRuleFilter, AutoscalerFilter, ProbeFilter
@@ -51,6 +53,34 @@ class AlertDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class AutoscalerViewSet(RuleViewSet):
+    """One autoscaler a deployment: a second one (created, or moved onto it) is a 409 naming ``deployment``."""
+
     queryset = Autoscaler.objects.select_related("deployment").order_by("id")
     serializer_class = s.AutoscalerSerializer
     filterset_class = AutoscalerFilter
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        self._refuse_a_second(serializer)
+        try:
+            super().perform_create(serializer)
+        except IntegrityError:  # the check and the save are not atomic: two concurrent creates meet the index
+            self._refuse(serializer)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        self._refuse_a_second(serializer)
+        try:
+            super().perform_update(serializer)
+        except IntegrityError:
+            self._refuse(serializer)
+
+    def _refuse_a_second(self, serializer: BaseSerializer) -> None:
+        deployment = serializer.validated_data.get("deployment")
+        others = Autoscaler.objects.filter(deployment=deployment)
+        if serializer.instance is not None:
+            others = others.exclude(pk=serializer.instance.pk)
+        if deployment is not None and others.exists():
+            self._refuse(serializer)
+
+    def _refuse(self, serializer: BaseSerializer) -> None:
+        deployment = serializer.validated_data.get("deployment")
+        raise Refused(f"{deployment} already has an autoscaler: change that one", field="deployment")

@@ -58,9 +58,15 @@ def _get(pk: str) -> ServiceEndpoint:
 # --- the seed's paths -------------------------------------------------------------------
 
 
-@extend_schema(methods=["POST"], request=ServiceEndpointSerializer, responses=ServiceEndpointSerializer)
+@extend_schema(
+    methods=["POST"],
+    operation_id="registry_endpoints_create",
+    request=ServiceEndpointSerializer,
+    responses={201: ServiceEndpointSerializer},
+)
 @extend_schema(
     methods=["GET"],
+    operation_id="registry_endpoints_list",
     parameters=paging.PARAMETERS,
     responses=inline_serializer(
         "SeedEndpointList",
