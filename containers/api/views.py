@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from containers import deployments, engine, reconcile
+from containers.api.engine_flag import EngineStatePagination
 from containers.api.serializers import (
     ContainerSerializer,
     DeploymentSerializer,
@@ -74,6 +75,7 @@ class DeploymentViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = DeploymentSerializer
+    pagination_class = EngineStatePagination
     filterset_class = DeploymentFilterSet
     ordering_fields = ["name", "state", "replicas", "created_at", "updated_at"]
     ordering = ["name"]
@@ -182,6 +184,7 @@ class ContainerViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = ContainerSerializer
+    pagination_class = EngineStatePagination
     filterset_class = ContainerFilterSet
     ordering_fields = ["created_at", "name", "status", "host_port"]
     ordering = ["deployment_id", "created_at"]
