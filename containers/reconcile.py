@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from containers import engine, hooks
 from containers.locks import deployment_lock
-from containers.models import Container, Deployment, record
+from containers.models import Container, Deployment, Event, record
 from orchestrator_site.processes import durations
 
 log = logging.getLogger(__name__)
@@ -263,6 +263,11 @@ def _account_crashes(
         except engine.ContainerNotFound:
             continue
         started, finished = detail.started_at, detail.finished_at
+        # One death, one event: a converge that recorded this death but could not remove the container
+        # (the engine went away mid-way, as it does while restarting) sees it again on the next try.
+        death = finished.isoformat() if finished else ""
+        if already_recorded(info.id, death):
+            continue
         lived = (finished - started).total_seconds() if started and finished else 0.0
         crashed = lived < settings.CRASH_WINDOW_S
         crashes += crashed
@@ -273,7 +278,12 @@ def _account_crashes(
             deployment=deployment,
             container_docker_id=info.id,
             message=f"{info.name} died ({reason}) after {lived:.1f}s" + (", counted as a crash" if crashed else ""),
-            after={"exit_code": info.exit_code, "oom_killed": detail.oom_killed, "lived_s": round(lived, 3)},
+            after={
+                "exit_code": info.exit_code,
+                "oom_killed": detail.oom_killed,
+                "lived_s": round(lived, 3),
+                "finished_at": death,
+            },
         )
     if crashes:
         count_crashes(deployment, crashes, actor=ACTOR, now=now)
@@ -281,6 +291,15 @@ def _account_crashes(
         deployment.crash_count = 0
         deployment.backoff_until = None
         deployment.save(update_fields=["crash_count", "backoff_until", "updated_at"])
+
+
+def already_recorded(docker_id: str, finished_at: str) -> bool:
+    """Whether this death (the container's id and the time it finished) already has its event.
+
+    A container Docker restarts by its restart policy dies again with the same id but a later time.
+    """
+    died = Event.objects.filter(kind="container.died", container_docker_id=docker_id)
+    return any((after or {}).get("finished_at", "") == finished_at for after in died.values_list("after", flat=True))
 
 
 def _settled(deployment: Deployment, rows: dict[str, Container], now: datetime) -> bool:
