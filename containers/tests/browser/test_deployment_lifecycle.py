@@ -67,10 +67,18 @@ def test_a_deployment_from_creation_to_deletion(
     expect(status).to_contain_text("1 running of 1 desired", timeout=CONVERGED)
     page.evaluate(f"{MARKER} = 'the same page'")
 
-    # 2. Scale to 3 without a reload: + by keyboard (Tab from the number), then 3 typed, previewed, applied.
+    # 2. Scale to 3 without a reload: + by keyboard (Tab from the number) changes the number, Apply
+    # applies it; then 3 typed, previewed, applied.
     page.get_by_label("Desired replicas").focus()
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="One replica more")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Desired replicas")).to_have_value("2")
+    expect(page.locator("#deployment-scale .unapplied-note")).to_have_text("Not applied yet: 1 → 2")
+    deployment.refresh_from_db()
+    assert deployment.replicas == 1, "+ only changes the number"
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Apply", exact=True)).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#deployment-scale [role=status]")).to_have_text("Now 2 desired; reconcile is on it.")
     expect(status).to_contain_text("2 running of 2 desired", timeout=CONVERGED)
