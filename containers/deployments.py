@@ -113,10 +113,10 @@ def admission_problems(deployment: Deployment) -> dict[str, str]:
     cpu_cap, memory_cap = caps.cpu, caps.memory_bytes
     problems = {}
     if want_cpu > cpu_cap:
-        problems["cpu_limit"] = f"CPU: {want_cpu:g} cores would be reserved, the host allows {cpu_cap:g}"
+        problems["cpu_limit"] = f"CPU: {cores(want_cpu)} cores would be reserved, the host allows {cores(cpu_cap)}"
     if want_memory > memory_cap:
         problems["memory_limit"] = (
-            f"memory: {want_memory / 1024**2:.0f} MiB would be reserved, the host allows {memory_cap / 1024**2:.0f} MiB"
+            f"memory: {mebibytes(want_memory)} would be reserved, the host allows {mebibytes(memory_cap)}"
         )
     return problems
 
@@ -124,6 +124,20 @@ def admission_problems(deployment: Deployment) -> dict[str, str]:
 def replicas_refusal(replicas: int) -> str:
     """Why an action would refuse this number of replicas ("" if it would not)."""
     return f"replicas must be between 0 and {settings.MAX_REPLICAS}" if replicas_problem(replicas) else ""
+
+
+def cores(value: Decimal | float) -> str:
+    """CPU cores as a person reads them: ``64.6``, ``2``, ``0.05`` (at most two decimals)."""
+    return f"{float(value):.2f}".rstrip("0").rstrip(".")
+
+
+def mebibytes(value: int) -> str:
+    """Memory as a person reads it: ``512 MiB``, ``23.5 GiB``."""
+    if value >= 10 * 1024**3:
+        return f"{value / 1024**3:.0f} GiB"
+    if value >= 1024**3:
+        return f"{value / 1024**3:.1f} GiB"
+    return f"{value / 1024**2:.0f} MiB"
 
 
 def check_replicas(replicas: int, *, actor: str, deployment: Deployment | None = None) -> None:

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from containers import deployments, engine, reconcile
-from containers.limits import replicas_problem
 from containers.models import Deployment
 
 # How the preview names a spec field that changes.
@@ -73,8 +72,8 @@ def preview_create(values: dict[str, Any]) -> Preview:
     refusal, refusal_field = "", None
     if Deployment.objects.filter(name=proposed.name).exists():
         refusal, refusal_field = f"a deployment named {proposed.name!r} already exists", "name"
-    else:
-        refusal = deployments.admission_problem(proposed)
+    elif refusal := deployments.admission_problem(proposed):
+        refusal_field = "replicas"
     plan = reconcile.plan(reconcile.Desired(proposed.replicas, proposed.generation), [])
     return Preview(proposed.replicas, proposed.generation, plan.create, refusal=refusal, refusal_field=refusal_field)
 
@@ -124,8 +123,9 @@ def _against_engine(
         ),
         keep=tuple(c.name for c in observed if c.id not in removed),
         changed=tuple(FIELD_LABELS[key] for key in changed),
-        refusal=_refusal(proposed, admit),
-        refusal_field="replicas" if replicas_problem(proposed.replicas) else None,
+        refusal=(refusal := _refusal(proposed, admit)),
+        # Both refusals (out of range, no room) come from the replicas asked for.
+        refusal_field="replicas" if refusal else None,
         held=held,
         waits_until=current.backoff_until if held else None,
     )

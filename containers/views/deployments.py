@@ -117,14 +117,18 @@ def back_to(request: HtmxHttpRequest, deployment_pk: int) -> HttpResponse:
 
 
 def try_preview(form: forms.Form, make: Callable[[], Preview]) -> Preview | None:
-    """The preview, or None with the reason on the form (invalid input, the engine not answering)."""
+    """The preview, or None with the reason on the form (invalid input, the engine not answering).
+    A refusal the preview foresees is also marked at the field it names, as applying would mark it."""
     if not form.is_valid():
         return None
     try:
-        return make()
+        preview = make()
     except engine.EngineUnavailable as exc:
         add_refusal(form, exc)
         return None
+    if preview.refusal and preview.refusal_field in form.fields:
+        form.add_error(preview.refusal_field, preview.refusal)
+    return preview
 
 
 # --- the list -------------------------------------------------------------------------
