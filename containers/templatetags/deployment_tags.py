@@ -30,6 +30,15 @@ def time_left(until: datetime | None) -> str:
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
+@register.filter
+def seconds_ago(moment: datetime | None) -> str:
+    """``3 s ago`` / ``4 min ago``: a recent moment to the second (Django's timesince starts at minutes)."""
+    if moment is None:
+        return ""
+    seconds = max(int((timezone.now() - moment).total_seconds()), 0)
+    return f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
+
+
 @register.simple_tag
 def max_replicas() -> int:
     """The ceiling for the replicas inputs, read from settings at render time like the forms do."""

@@ -10,6 +10,7 @@ with HTMX the same views answer with the fragment to swap. The plan preview
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
@@ -19,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -72,6 +74,21 @@ def list_context(request: HtmxHttpRequest) -> dict[str, object]:
 def containers_of(deployment: Deployment) -> QuerySet[Container]:
     # Oldest first: the order reconcile plans in, so a scale-down removes from the bottom.
     return deployment.containers.order_by("created_at", "pk")
+
+
+# How long a replaced container stays marked under the containers table.
+REPLACED_FOR = timedelta(minutes=10)
+
+
+def replaced_of(deployment: Deployment, containers: QuerySet[Container]) -> list[Event]:
+    """Deaths of the last minutes whose container is gone (replaced by reconcile), newest first: the
+    containers table would otherwise just show a new name where the dead one was."""
+    since = timezone.now() - REPLACED_FOR
+    return list(
+        Event.objects.filter(deployment=deployment, kind="container.died", created_at__gte=since)
+        .exclude(container_docker_id__in=containers.values("docker_id"))
+        .order_by("-created_at", "-id")[:10]
+    )
 
 
 def timeline_of(deployment: Deployment) -> QuerySet[Event]:
@@ -279,7 +296,13 @@ def deployment_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 def deployment_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = get_object_or_404(list_queryset(), pk=pk)
-    context = {"deployment": deployment, "containers": containers_of(deployment), "events": timeline_of(deployment)}
+    containers = containers_of(deployment)
+    context = {
+        "deployment": deployment,
+        "containers": containers,
+        "replaced": replaced_of(deployment, containers),
+        "events": timeline_of(deployment),
+    }
     return render(request, T + "detail.html", context)
 
 
@@ -291,7 +314,9 @@ def deployment_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = list_queryset().filter(pk=pk).first()
     if deployment is None:
         return render(request, T + "status.html", {"gone": True}, status=STOP_POLLING)
-    return render(request, T + "status.html", {"deployment": deployment, "containers": containers_of(deployment)})
+    containers = containers_of(deployment)
+    context = {"deployment": deployment, "containers": containers, "replaced": replaced_of(deployment, containers)}
+    return render(request, T + "status.html", context)
 
 
 @require_GET

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from conftest import Process, deploy, docker_cli, on_engine, wait_for
 from containers.models import Container, Deployment, Event
-from containers.tests.browser.pages import look_at
+from containers.tests.browser.pages import look_at, look_at_phone
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("remove_test_containers")]
 
@@ -106,15 +106,18 @@ def test_a_deployment_from_creation_to_deletion(
     assert page.evaluate(MARKER) == "the same page"
     assert victim.docker_id not in {info.id for info in on_engine(deployment)}
     look_at(page, "deployment-detail")
+    look_at_phone(page, "deployment-detail")
 
     # The pages that summarise it, while it runs.
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator(f"#deployment-{deployment.pk}")).to_contain_text("3 / 3")
     expect(page.locator("#deployments tbody")).to_contain_text("crash-loop backoff", timeout=CONVERGED)
     look_at(page, "dashboard")
+    look_at_phone(page, "dashboard")
     page.get_by_role("link", name="Deployments", exact=True).click()
     expect(page.locator(f"#deployment-row-{deployment.pk}")).to_contain_text("3 / 3")
     look_at(page, "deployments")
+    look_at_phone(page, "deployments")
     page.get_by_role("link", name="Events").click()
     expect(page.locator("table.events")).to_contain_text("container.died")
     look_at(page, "events")
