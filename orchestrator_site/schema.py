@@ -87,6 +87,7 @@ class AutoSchema(SpectacularAutoSchema):
 # /api/<segment>/ -> tag, where the segment is not the group's own name.
 API_GROUPS = {
     "endpoints": "registry",
+    "services": "registry",
     "alert-rules": "health",
     "alert-deliveries": "health",
     "autoscalers": "health",
