@@ -103,6 +103,15 @@ def add_refusal(form: forms.Form, exc: Refused | engine.EngineUnavailable) -> No
     """A refusal is shown at the field it names, or at the top of the form."""
     field = getattr(exc, "field", None)
     message = getattr(exc, "message", None) or f"The Docker engine is not answering: {exc}"
+    named = [name for name in getattr(exc, "fields", {}) if name in form.fields]
+    if field is None and "replicas" in named:
+        # Admission names each limit and replicas: the whole message goes at replicas, the field
+        # that asks for the room; the others are marked too.
+        form.add_error("replicas", message)
+        for name in named:
+            if name != "replicas":
+                form.add_error(name, exc.fields[name])  # type: ignore[union-attr]
+        return
     form.add_error(field if field in form.fields else None, message)
 
 
