@@ -292,44 +292,40 @@ def approve_capabilities(deployment: Deployment, *, actor: str, user: Any) -> De
     asked = sorted(set(deployment.capabilities))
     if not asked:
         refuse(f"{deployment.name} asks for no capabilities", actor=actor, field="capabilities")
-    before = deployment.spec()
-    with transaction.atomic():
-        deployment.capabilities_approved = asked
-        deployment.generation += 1
-        deployment.image_docker_id = ""
-        deployment.state = Deployment.State.CONVERGING if deployment.replicas else deployment.state
-        deployment.save()
-        record(
-            "deployment.capabilities_approved",
-            actor=actor,
-            deployment=deployment,
-            before=before,
-            after=deployment.spec(),
-            message=f"{actor} approved {', '.join(asked)} for {deployment.name} (containers will be recreated)",
-        )
-        queue_converge(deployment.pk)
-    return deployment
+    return _new_generation(
+        deployment,
+        "deployment.capabilities_approved",
+        {"capabilities_approved": asked},
+        actor=actor,
+        message=f"{actor} approved {', '.join(asked)} for {deployment.name} (containers will be recreated)",
+    )
 
 
 def rollout(deployment: Deployment, *, actor: str) -> Deployment:
     """Recreate the containers on the image their tag names now (a new generation pins the new id)."""
+    return _new_generation(
+        deployment,
+        "deployment.rolled_out",
+        {"crash_count": 0, "backoff_until": None},
+        actor=actor,
+        message=f"{deployment.name} rolled out to the current {deployment.image}",
+    )
+
+
+def _new_generation(
+    deployment: Deployment, kind: str, changes: dict[str, Any], *, actor: str, message: str
+) -> Deployment:
+    """Save ``changes`` as a new generation (containers recreated, the image id pinned anew), evented."""
     before = deployment.spec()
     with transaction.atomic():
+        for key, value in changes.items():
+            setattr(deployment, key, value)
         deployment.generation += 1
         deployment.image_docker_id = ""
-        deployment.crash_count = 0
-        deployment.backoff_until = None
         if deployment.replicas:
             deployment.state = Deployment.State.CONVERGING
         deployment.save()
-        record(
-            "deployment.rolled_out",
-            actor=actor,
-            deployment=deployment,
-            before=before,
-            after=deployment.spec(),
-            message=f"{deployment.name} rolled out to the current {deployment.image}",
-        )
+        record(kind, actor=actor, deployment=deployment, before=before, after=deployment.spec(), message=message)
         queue_converge(deployment.pk)
     return deployment
 
