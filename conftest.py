@@ -46,9 +46,9 @@ def _test_instance() -> Iterator[str]:
     try:
         for info in engine.list_containers({engine.LABEL_INSTANCE: TEST_INSTANCE}):
             engine.remove_container(info.id)
-        for network in engine.list_networks({engine.LABEL_INSTANCE: TEST_INSTANCE}):
-            engine.remove_network(network.id)
-    except engine.EngineUnavailable:
+        for name in engine.list_networks({engine.LABEL_INSTANCE: TEST_INSTANCE}):
+            engine.remove_network(name)
+    except engine.EngineError:
         pass
 
 
@@ -63,6 +63,32 @@ def engine_ready() -> None:
         pytest.fail(f"these tests need a running Docker engine (make test starts one): {exc}")
 
 
+@pytest.fixture(autouse=True)
+def _clean_engine_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the engine, remove this run's containers and deployment networks.
+
+    The database rolls back after each test but the engine does not; networks especially must not
+    pile up, since the engine's address pools hold only a few dozen bridge networks for everyone.
+    """
+    yield
+    if "engine_ready" not in request.fixturenames:
+        return
+    from containers import engine
+
+    try:
+        for info in engine.list_containers(engine.instance_labels()):
+            engine.remove_container(info.id)
+        for name in engine.list_networks(engine.instance_labels()):
+            try:
+                engine.remove_network(name)
+            except engine.EngineUnavailable:
+                raise
+            except engine.EngineError:
+                pass  # an endpoint lingers a moment: the session's clean-up retries
+    except engine.EngineUnavailable:
+        pass
+
+
 @pytest.fixture
 def demo_image(engine_ready: None, db: None) -> Any:
     """The demo image, built on the engine if missing, with its Image row."""
@@ -73,18 +99,18 @@ def demo_image(engine_ready: None, db: None) -> Any:
 
 @pytest.fixture
 def remove_test_containers(engine_ready: None) -> Iterator[None]:
-    """Remove this run's containers (and organizations' networks) after the test: the database rolls
-    back, the engine does not. Networks go too: Docker's default address pools hold only ~30 bridges."""
+    """Remove this run's containers after the test: the database rolls back, the engine does not."""
     yield
     from containers import engine
 
     for info in engine.list_containers(engine.instance_labels()):
         engine.remove_container(info.id)
-    for network in engine.list_networks(engine.instance_labels()):
+    # Each deployment had its own network; networks are a scarce pool on the engine.
+    for name in engine.list_networks(engine.instance_labels()):
         try:
-            engine.remove_network(network.id)
+            engine.remove_network(name)
         except engine.EngineError:
-            pass  # something still attached: the session's end removes it
+            pass  # still has an endpoint a moment longer: the session's clean-up retries
 
 
 SMALL_CPU = Decimal("0.05")
@@ -112,17 +138,19 @@ def on_engine(deployment: Any) -> list[Any]:
 
 @pytest.fixture(autouse=True)
 def _unused_networks_go(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After a test that used the engine, this run's organization networks with nothing attached go:
-    every test's organizations are new rows, and Docker's default address pools hold only ~30 bridges."""
+    """After a test that used the engine, this run's networks with nothing attached go (also for tests
+    without ``remove_test_containers``): Docker's default address pools hold only ~30 bridges."""
     yield
     if "engine_ready" not in request.fixturenames:
         return
     from containers import engine
 
     try:
-        for network in engine.list_networks(engine.instance_labels()):
+        for name in engine.list_networks(engine.instance_labels()):
             try:
-                engine.remove_network(network.id)
+                engine.remove_network(name)
+            except engine.EngineUnavailable:
+                raise
             except engine.EngineError:
                 pass  # containers still attached (a test's processes may outlive it): the session's end takes it
     except engine.EngineUnavailable:
@@ -256,29 +284,34 @@ class Process:
 
 @pytest.fixture
 def orchestrator_processes(transactional_db: None, engine_ready: None, tmp_path: Path) -> Iterator[dict[str, Process]]:
-    """A real Celery worker and the engine watcher, on this run's test database and broker."""
+    """Real Celery workers (the default queue and the peers queue) and the engine watcher, on this run's
+    test database and broker."""
     python = sys.executable
-    procs = {
-        "worker": Process(
+
+    def worker(queue: str, concurrency: int) -> list[str]:
+        return [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "orchestrator_site",
             "worker",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "orchestrator_site",
-                "worker",
-                "-l",
-                "info",
-                "--concurrency",
-                "4",
-                "-n",
-                f"test-{uuid.uuid4().hex[:6]}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            tmp_path,
-        ),
+            "-l",
+            "info",
+            "--concurrency",
+            str(concurrency),
+            "-Q",
+            queue,
+            "-n",
+            f"test-{queue}-{uuid.uuid4().hex[:6]}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+
+    # As in production: reconcile and sampling on the default queue, probes and alerts on their own.
+    procs = {
+        "worker": Process("worker", worker(settings.CELERY_TASK_DEFAULT_QUEUE, 4), tmp_path),
+        "peer-worker": Process("peer-worker", worker(settings.PEER_QUEUE, 2), tmp_path),
         "watcher": Process("watcher", [python, "manage.py", "watch_engine"], tmp_path),
     }
     for proc in procs.values():

@@ -19,9 +19,7 @@ import asyncio
 import collections
 import http.client
 import json
-import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -199,12 +197,7 @@ class Bench:
         if self.watch is not None:
             self.watch.terminate()
             self.watch.wait(timeout=15)
-        self.stack.stop()
-        try:
-            pid = int(Path(self.haproxy_dir, "haproxy.pid").read_text().split()[0])
-            os.kill(pid, signal.SIGTERM)
-        except (FileNotFoundError, ValueError, ProcessLookupError):
-            pass
+        self.stack.stop()  # and the HAProxy the worker started in HAPROXY_DIR
 
     def _wait(self, predicate: Any, what: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -77,6 +77,7 @@ class Stack:
         self.env.update(
             ORCHESTRATOR_VAR_DIR=str(self.var),
             ORCHESTRATOR_PORT=str(self.port),
+            ORCHESTRATOR_WATCH_PORT=str(free_port()),
             ORCHESTRATOR_INSTANCE=self.instance,
             PYTHONUNBUFFERED="1",
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -139,6 +140,14 @@ class Stack:
             raw = resp.read()
         return json.loads(raw) if raw else None
 
+    def stop_haproxy(self) -> None:
+        """The worker's load balancer tick started HAProxy as a daemon (HAPROXY_START=auto): stop it too."""
+        directory = Path(self.env.get("HAPROXY_DIR") or self.var_dir / "haproxy")
+        try:
+            os.kill(int((directory / "haproxy.pid").read_text().split()[0]), signal.SIGTERM)
+        except (FileNotFoundError, ValueError, IndexError, ProcessLookupError):
+            pass
+
     def stop(self) -> None:
         # The broker (started first) stops last, so the worker's warm shutdown can still reach it.
         has_broker = bool(self.procs) and self.procs[0].args[0] == "redis-server"
@@ -151,6 +160,7 @@ class Stack:
                     proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+        self.stop_haproxy()
         ids = subprocess.run(
             ["docker", "ps", "-aq", "--filter", f"label=orchestrator.instance={self.instance}"],
             capture_output=True,

@@ -8,10 +8,12 @@ the orchestrator. Changes of desired state belong in the console or the API, whi
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from containers.limits import format_memory
-from containers.models import Container, Deployment, Event, Image
+from containers import deployments
+from containers.models import Container, Deployment, Event, Image, actor_name
+from orchestrator_site.units import format_memory
 
 
 def _human_size(size: int) -> str:
@@ -85,6 +87,9 @@ class DeploymentAdmin(admin.ModelAdmin):
     readonly_fields = (
         # Moving a deployment between organizations would move its containers' network too: not a raw edit.
         "organization",
+        "env_names",
+        "capabilities_approved",
+        "image_docker_id",
         "generation",
         "state",
         "crash_count",
@@ -94,6 +99,23 @@ class DeploymentAdmin(admin.ModelAdmin):
         "updated_at",
     )
     inlines = (ContainerInline,)
+    # Env values are secrets: the admin neither shows nor edits them (only their names, read-only).
+    exclude = ("env",)
+    actions = ("approve_capabilities",)
+
+    @admin.action(description="Approve the capabilities the selected deployments ask for (recreates them)")
+    def approve_capabilities(self, request: HttpRequest, queryset: QuerySet[Deployment]) -> None:
+        approved = []
+        for deployment in queryset:
+            if not deployment.capabilities:
+                continue
+            deployments.approve_capabilities(deployment, actor=actor_name(request.user), user=request.user)
+            approved.append(deployment.name)
+        self.message_user(request, f"approved for: {', '.join(approved) or 'none (nothing asked for)'}")
+
+    @admin.display(description="env (names only)")
+    def env_names(self, obj: Deployment) -> str:
+        return ", ".join(sorted(obj.env)) or "-"
 
     @admin.display(description="memory", ordering="memory_limit_bytes")
     def memory(self, obj: Deployment) -> str:

@@ -31,6 +31,10 @@ LABEL_DEPLOYMENT = "orchestrator.deployment"
 LABEL_GENERATION = "orchestrator.generation"
 LABEL_ORGANIZATION = "orchestrator.organization"
 MANAGED_BY = "orchestrator"
+# The prototype's troubleshooting guide lists managed containers with `docker ps --filter label=managed-by`:
+# every container we create carries it too. Never used to find ours (containers made before it
+# existed lack it); instance_labels() does that.
+LABEL_SEED_MANAGED_BY = "managed-by"
 
 
 def instance_labels() -> dict[str, str]:
@@ -127,6 +131,9 @@ class ContainerDetail:
 
 @dataclass(frozen=True)
 class ContainerSpec:
+    """What a container is made from. Every container is locked down the same way (see
+    :func:`run_container`); ``cap_add``, ``read_only`` and ``disk_limit_bytes`` loosen or tighten that."""
+
     name: str
     image: str
     labels: dict[str, str]
@@ -136,8 +143,15 @@ class ContainerSpec:
     command: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     restart_policy: str = "no"
-    # The user-defined bridge network the container joins instead of Docker's default bridge.
-    network: str | None = None
+    # Capabilities given back after dropping them all (only ones an admin approved for the deployment).
+    cap_add: tuple[str, ...] = ()
+    # A read-only root filesystem; /tmp and /run become small tmpfs mounts so programs still start.
+    read_only: bool = False
+    # The deployment's own network (created on demand); empty means Docker's default bridge.
+    network: str = ""
+    network_labels: dict[str, str] = field(default_factory=dict)
+    # A cap on the container's writable layer, where the storage driver can enforce one.
+    disk_limit_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -227,10 +241,14 @@ def _parse_time(raw: str | None) -> datetime | None:
 # --- engine ---------------------------------------------------------------------
 
 
-def ping() -> None:
-    """Raise :class:`EngineUnavailable` unless the engine answers."""
+def ping(timeout: float | None = None) -> None:
+    """Raise :class:`EngineUnavailable` unless the engine answers (within ``timeout`` seconds if given)."""
     with translate_errors():
-        client().ping()
+        if timeout is None:
+            client().ping()
+        else:
+            api = client().api
+            api._result(api._get(api._url("/_ping"), timeout=timeout))
 
 
 def host_info() -> HostInfo:
@@ -320,6 +338,13 @@ def pull_image(reference: str, username: str = "", password: str = "") -> ImageI
     except EngineError as exc:
         raise PullFailed(f"pulling {reference} failed: {exc}") from exc
     return inspect_image(reference)
+
+
+def tag_image(image_id: str, reference: str) -> None:
+    """Point ``reference`` (name:tag) at ``image_id``."""
+    repository, tag = split_reference(reference)
+    with translate_errors():
+        client().api.tag(image_id, repository, tag=tag, force=True)
 
 
 def remove_image(reference: str) -> None:
@@ -419,10 +444,18 @@ def inspect_container(container_id: str) -> ContainerDetail:
     )
 
 
+# Docker's json-file logs grow without bound by default: a chatty container could fill the host's disk.
+LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}}
+TMPFS_OPTIONS = "rw,nosuid,nodev,noexec,size=64m"
+
+
 def run_container(spec: ContainerSpec) -> ContainerDetail:
     """Create and start a container; its port is published on 127.0.0.1 on a free host port.
 
-    Uses the low-level API: create, start, inspect — the fewest round trips the engine allows.
+    Locked down whatever the image asks for: every capability dropped (``cap_add`` gives back the
+    approved ones), no new privileges, unprivileged, a pids limit, bounded logs, its anonymous volumes
+    removed with it, and attached only to its deployment's network. Uses the low-level API: create,
+    start, inspect — the fewest round trips the engine allows.
     """
     api = client().api
     restart: dict[str, Any] | None = None
@@ -430,6 +463,11 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
         restart = {"Name": spec.restart_policy}
         if spec.restart_policy == "on-failure":
             restart["MaximumRetryCount"] = 3
+    if spec.network:
+        ensure_network(spec.network, spec.network_labels)
+    storage_opt = None
+    if spec.disk_limit_bytes and disk_limit_supported():
+        storage_opt = {"size": str(spec.disk_limit_bytes)}
     with translate_errors():
         host_config = api.create_host_config(
             nano_cpus=int(spec.cpu_limit * 1e9),
@@ -438,15 +476,21 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
             port_bindings={f"{spec.container_port}/tcp": ("127.0.0.1", "")} if spec.container_port else None,
             restart_policy=restart,
             privileged=False,
+            cap_drop=["ALL"],
+            cap_add=list(spec.cap_add) or None,
             security_opt=["no-new-privileges:true"],
             pids_limit=512,
+            read_only=spec.read_only,
+            tmpfs={"/tmp": TMPFS_OPTIONS, "/run": TMPFS_OPTIONS} if spec.read_only else None,
+            log_config=LOG_CONFIG,
+            storage_opt=storage_opt,
             network_mode=spec.network or None,
         )
         created = api.create_container(
             spec.image,
             command=spec.command or None,
             name=spec.name,
-            labels=spec.labels,
+            labels={**spec.labels, LABEL_SEED_MANAGED_BY: MANAGED_BY},
             environment=spec.env,
             ports=[spec.container_port] if spec.container_port else None,
             host_config=host_config,
@@ -455,75 +499,69 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
     return inspect_container(created["Id"])
 
 
-@dataclass(frozen=True)
-class NetworkInfo:
-    id: str
-    name: str
-    driver: str
-    labels: dict[str, str]
-    internal: bool
-    containers: tuple[str, ...]  # ids of the containers attached now
+_disk_limit: dict[str, bool] = {}
 
 
-def _network_info(raw: dict[str, Any]) -> NetworkInfo:
-    return NetworkInfo(
-        id=str(raw["Id"]),
-        name=str(raw.get("Name", "")),
-        driver=str(raw.get("Driver", "")),
-        labels=raw.get("Labels") or {},
-        internal=bool(raw.get("Internal")),
-        containers=tuple(sorted((raw.get("Containers") or {}).keys())),
-    )
+def disk_limit_supported() -> bool:
+    """Whether the storage driver enforces a per-container size (``--storage-opt size``): overlay2 only on
+    xfs mounted with project quotas, and btrfs, zfs, devicemapper. Asked once per process."""
+    if "supported" not in _disk_limit:
+        with translate_errors():
+            info = client().info()
+        driver = str(info.get("Driver", ""))
+        backing = dict(info.get("DriverStatus") or []).get("Backing Filesystem", "")
+        _disk_limit["supported"] = driver in ("btrfs", "zfs", "devicemapper") or (
+            driver == "overlay2" and backing == "xfs"
+        )
+    return _disk_limit["supported"]
 
 
-def inspect_network(name: str) -> NetworkInfo | None:
-    """The network called exactly ``name`` with its attached containers, or None."""
+# --- networks -------------------------------------------------------------------
+
+
+_network_lock = threading.Lock()
+
+
+def ensure_network(name: str, labels: dict[str, str]) -> None:
+    """The bridge network ``name``, created with ``labels`` unless it exists. Docker isolates bridge
+    networks from each other, so containers on it reach only each other (and the outside).
+
+    The engine does not refuse a second network of the same name, so creation is serialised here
+    (a converge starts containers in parallel threads; other processes are kept out by the
+    deployment's lock).
+    """
+    with _network_lock, translate_errors():
+        # The engine's name filter matches substrings: compare exactly.
+        if any(n.get("Name") == name for n in client().api.networks(names=[name])):
+            return
+        client().api.create_network(name, driver="bridge", labels=labels, check_duplicate=True)
+
+
+def list_networks(labels: dict[str, str]) -> list[str]:
+    """Names of the networks carrying every one of ``labels``."""
+    filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
     with translate_errors():
-        try:
-            return _network_info(client().api.inspect_network(name))
-        except docker.errors.NotFound:
-            return None
-
-
-def ensure_network(name: str, labels: dict[str, str]) -> NetworkInfo:
-    """A bridge network named ``name``, created with ``labels`` if missing (two callers racing is harmless)."""
-    found = inspect_network(name)
-    if found is not None:
-        return found
-    with translate_errors():
-        try:
-            client().api.create_network(name, driver="bridge", labels=labels)
-        except docker.errors.APIError as exc:
-            if exc.status_code == 404:  # the engine's address pools are used up, not a missing thing
-                raise EngineError(f"could not create network {name}: {_explain(exc)}") from exc
-            if exc.status_code != 409:  # 409: someone else just made it
-                raise
-    made = inspect_network(name)
-    if made is None:
-        raise EngineError(f"network {name} vanished right after it was created")
-    return made
+        return [str(n.get("Name", "")) for n in client().api.networks(filters=filters)]
 
 
 def remove_network(name: str) -> None:
-    """Remove the network; one already gone is not an error, one with containers attached is a conflict."""
+    """Remove the network(s) named ``name``; none is not an error. One still in use (a container being
+    removed) is refused by the engine (:class:`EngineError`): the orphan sweep tries again."""
     with translate_errors():
-        try:
-            client().api.remove_network(name)
-        except docker.errors.NotFound:
-            pass
-
-
-def list_networks(labels: dict[str, str]) -> list[NetworkInfo]:
-    with translate_errors():
-        raw = client().api.networks(filters={"label": [f"{key}={value}" for key, value in labels.items()]})
-    return [_network_info(item) for item in raw]
+        for network in client().api.networks(names=[name]):
+            if network.get("Name") == name:
+                try:
+                    client().api.remove_network(network["Id"])
+                except docker.errors.NotFound:
+                    pass
 
 
 def remove_container(container_id: str) -> None:
     """Force-remove a container; one that is already gone is not an error."""
     try:
         with translate_errors():
-            client().api.remove_container(container_id, force=True)
+            # v=True: the image's anonymous volumes go with it instead of piling up on the host.
+            client().api.remove_container(container_id, force=True, v=True)
     except ContainerNotFound:
         pass
     except EngineConflict as exc:
@@ -532,9 +570,23 @@ def remove_container(container_id: str) -> None:
             raise
 
 
+# What the engine says when asked to restart a container that is going away: a conflict, not a failure.
+_BEING_REMOVED = ("marked for removal", "removal in progress", "is dead", "no such container")
+
+
 def restart_container(container_id: str) -> None:
-    with translate_errors():
-        client().api.restart(container_id, timeout=5)
+    """Restart; :class:`EngineConflict` if the container is being removed (the engine answers 500 then)."""
+    try:
+        with translate_errors():
+            client().api.restart(container_id, timeout=5)
+    except EngineUnavailable:
+        raise
+    except (ContainerNotFound, EngineConflict):
+        raise
+    except EngineError as exc:
+        if any(phrase in str(exc).lower() for phrase in _BEING_REMOVED):
+            raise EngineConflict(f"the container is being removed: {exc}") from exc
+        raise
 
 
 def container_stats(container_id: str) -> dict[str, Any]:
@@ -549,10 +601,31 @@ def container_stats(container_id: str) -> dict[str, Any]:
         return dict(api.stats(container_id, stream=False, one_shot=one_shot))
 
 
-def container_logs(container_id: str, tail: int = 200) -> str:
+def container_logs(container_id: str, tail: int = 200, max_bytes: int | None = None) -> str:
+    """The last ``tail`` lines of the container's output, and never more than ``max_bytes`` of them.
+
+    A line count alone bounds nothing: one container printing megabyte lines would have every log
+    request hold its whole tail in memory. The output is read as a stream and only its last
+    ``max_bytes`` (``LOG_TAIL_MAX_BYTES``) kept; when that cut something, the first (partial) line
+    kept is replaced by a note saying so.
+    """
+    limit = max_bytes or settings.LOG_TAIL_MAX_BYTES
+    kept = bytearray()
+    cut = False
     with translate_errors():
-        raw = client().api.logs(container_id, tail=tail, timestamps=False)
-    return raw.decode("utf-8", errors="replace")
+        for chunk in client().api.logs(container_id, tail=tail, timestamps=False, stream=True, follow=False):
+            kept += chunk
+            if len(kept) > 2 * limit:  # trim now and then, not on every chunk
+                del kept[: len(kept) - limit]
+                cut = True
+    if len(kept) > limit:
+        del kept[: len(kept) - limit]
+        cut = True
+    if cut:
+        newline = kept.find(b"\n")
+        del kept[: newline + 1 if newline >= 0 else len(kept)]
+        kept[:0] = f"[earlier output cut: the log tail is capped at {limit} bytes]\n".encode()
+    return kept.decode("utf-8", errors="replace")
 
 
 def events(labels: dict[str, str], actions: list[str]) -> Iterator[EngineEvent]:

@@ -7,8 +7,23 @@ parameter, never a silently unfiltered list.
 from __future__ import annotations
 
 import django_filters
+from django import forms
 
 from containers.models import Container, Deployment, Event
+
+# Row ids are 64-bit: a longer number is no id (and SQLite would overflow on it, a 500).
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row id: a whole number from 1 to 2**63 - 1; anything else is a 400 naming the parameter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 class DeploymentFilterSet(django_filters.FilterSet):
@@ -38,7 +53,7 @@ class EventFilterSet(django_filters.FilterSet):
     ``?created_after=<ISO 8601>``, ``?created_before=<ISO 8601>`` (both inclusive)."""
 
     # A number, not a choice among live deployments: events outlive the deployment they name.
-    deployment = django_filters.NumberFilter(field_name="deployment_id")
+    deployment = IdFilter(field_name="deployment_id")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
 

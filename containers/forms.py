@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.db.models import Q
 
-from containers.limits import format_memory, parse_cpu, parse_memory
+from containers.limits import replicas_problem
 from containers.models import Deployment, Image
 from containers.names import validate_name
+from orchestrator_site.units import format_memory, parse_cpu, parse_memory
 from tenancy.models import Organization
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -44,9 +45,9 @@ def parse_env(text: str) -> dict[str, str]:
 
 
 def check_replicas(value: int) -> None:
-    # Read at validation time, like the API, so the setting can change without a restart.
-    if value > settings.MAX_REPLICAS:
-        raise forms.ValidationError(f"must be at most {settings.MAX_REPLICAS}")
+    problem = replicas_problem(value)
+    if problem:
+        raise forms.ValidationError(problem)
 
 
 class DeploymentForm(forms.Form):
@@ -101,11 +102,12 @@ class DeploymentForm(forms.Form):
     def __init__(self, *args: Any, organization: Organization | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["cpu_limit"].initial = settings.DEFAULT_CPU_LIMIT
-        self.fields["memory_limit"].initial = settings.DEFAULT_MEMORY_LIMIT
+        self.fields["memory_limit"].initial = format_memory(settings.DEFAULT_MEMORY_LIMIT)
         if organization is not None:
             # Only the images this organization may deploy: its own and the shared ones.
-            image = self.fields["image"]
-            image.queryset = image.queryset.filter(Q(organization=organization) | Q(organization__isnull=True))
+            image = cast(forms.ModelChoiceField, self.fields["image"])
+            mine = Q(organization=organization) | Q(organization__isnull=True)
+            image.queryset = Image.objects.order_by("reference").filter(mine)
 
     def clean_cpu_limit(self) -> Any:
         try:

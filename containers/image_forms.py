@@ -18,6 +18,11 @@ class ImageUploadForm(forms.Form):
         help_text="A tar written by docker save name:tag.",
         widget=forms.FileInput(attrs={"accept": ".tar,application/x-tar"}),
     )
+    replace = forms.BooleanField(
+        label="Replace tags that already name another image (administrators only)",
+        required=False,
+        help_text="Deployments keep running the image they started with until they are rolled out.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,22 +7,24 @@ Registry credentials pass straight through to the engine: they are never stored,
 
 from __future__ import annotations
 
-import json
+import logging
 import re
-import tarfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch, ProtectedError, Q
 
-from containers import engine, quotas
+from containers import archives, engine, quotas
 from containers.models import Deployment, Event, Image, record
-from containers.refusals import NotFound, QuotaRefused, Refused, refuse
+from containers.refusals import Forbidden, InvalidInput, NotFound, QuotaRefused, Refused, refuse
 from tenancy.errors import QuotaExceeded
 from tenancy.models import Organization, default_organization
 
+log = logging.getLogger(__name__)
 SYNC_ACTOR = "engine-sync"
 
 # Docker's reference grammar (github.com/distribution/reference), without digests:
@@ -36,18 +38,6 @@ REFERENCE = re.compile(
     rf"^(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)(?::(?P<tag>{_TAG}))?$"
 )
 MAX_NAME_LENGTH = 255
-
-
-class InvalidInput(Refused):
-    """The request names something that cannot be valid (a malformed reference)."""
-
-    status = 400
-
-
-class Forbidden(Refused):
-    """Not this caller's to change."""
-
-    status = 403
 
 
 class PullRefused(Refused):
@@ -150,28 +140,6 @@ class Upload:
         return " ".join(parts)
 
 
-def archive_references(path: Path) -> dict[str, str]:
-    """The tags a ``docker save`` tar would load, each with its image id (from manifest.json's
-    ``Config``), read before the engine sees it."""
-    try:
-        with tarfile.open(path) as archive:
-            member = archive.extractfile("manifest.json")
-            manifest = json.loads(member.read(1024 * 1024)) if member else []
-    except (tarfile.TarError, KeyError, ValueError, OSError):
-        return {}
-    if not isinstance(manifest, list):
-        return {}
-    found = {}
-    for entry in manifest:
-        if not isinstance(entry, dict):
-            continue
-        config = str(entry.get("Config") or "")
-        image_id = "sha256:" + config.rsplit("/", 1)[-1].removesuffix(".json") if config else ""
-        for tag in entry.get("RepoTags") or []:
-            found[str(tag)] = image_id
-    return found
-
-
 def check_owner(reference: str, organization: Organization, *, actor: str, field: str, image_id: str = "") -> None:
     """Refuse (409) a reference another organization owns, or the shared demo image: loading or pulling
     it would change the image their deployments run (the very same image, by id, changes nothing)."""
@@ -194,16 +162,38 @@ def check_disk_quota(organization: Organization, extra_bytes: int, *, actor: str
         quotas.refused(exc, actor=actor, organization_id=organization.pk, field=field)
 
 
-def upload_image(path: Path, actor: str, organization: Organization | None = None) -> Upload:
+def upload_image(
+    path: Path, actor: str, *, replace: bool = False, user: Any = None, organization: Organization | None = None
+) -> Upload:
     """``docker load`` an uploaded tar (``docker save`` output) and record the images it brought.
 
-    Checked before the engine stores anything: the tags it holds must not belong to another
-    organization, and its size must fit the organization's images' disk quota.
+    Loading moves every tag the archive carries. An upload whose tags already name another image on
+    the engine is refused (409) before anything is loaded: otherwise anyone could swap the image a
+    deployment's tag points at. An administrator may ``replace`` on purpose; that is an event
+    (``image.replaced``), and deployments keep running the image id their generation pinned until
+    they are rolled out. Should the engine move a tag the manifest did not announce, it is put back.
+
+    Checked before the engine stores anything too: the tags must not belong to another organization
+    (even staff replacing on purpose), and the tar's size must fit the images' disk quota.
     """
     organization = organization or default_organization()
-    for reference, image_id in archive_references(path).items():
+    try:
+        claimed = archives.claimed_tags(path)
+    except archives.UnreadableArchive as exc:
+        message = f"not a docker image archive: {exc}"
+        record(
+            "request.refused", actor=actor, message=message, after={"field": "file"}, organization_id=organization.pk
+        )
+        raise engine.InvalidImageArchive(message) from None
+    for reference, image_id in claimed.items():
         check_owner(reference, organization, actor=actor, field="file", image_id=image_id)
     check_disk_quota(organization, path.stat().st_size, actor=actor, field="file")
+    if replace and not getattr(user, "is_staff", False):
+        refuse("only an administrator may replace an image's tags", actor=actor, field="replace", exc=Forbidden)
+    before = {tag: _current_id(tag) for tag in claimed}
+    moved = {tag: (old, claimed[tag]) for tag, old in before.items() if old and old != claimed[tag]}
+    if moved and not replace:
+        _refuse_moves(moved, actor)
     try:
         references = engine.load_image(path)
     except engine.InvalidImageArchive as exc:
@@ -212,6 +202,16 @@ def upload_image(path: Path, actor: str, organization: Organization | None = Non
         )
         raise
     infos = {reference: engine.inspect_image(reference) for reference in references}
+    if not replace:
+        # The manifest and what the engine did should agree; if a tag moved anyway, move it back.
+        sneaked = {}
+        for reference, info in infos.items():
+            old = before.get(reference) if reference in before else _id_before(reference, before)
+            if old and old != info.id:
+                engine.tag_image(old, reference)
+                sneaked[reference] = (old, info.id)
+        if sneaked:
+            _refuse_moves(sneaked, actor)
     known = {image.reference: image for image in Image.objects.filter(reference__in=references)}
     present = {ref for ref, info in infos.items() if ref in known and known[ref].docker_id == info.id}
     with transaction.atomic():
@@ -231,7 +231,41 @@ def upload_image(path: Path, actor: str, organization: Organization | None = Non
                 "already_present": sorted(present),
             },
         )
+        for tag, (old, new) in moved.items():
+            users = list(Deployment.objects.filter(image__reference=tag).values_list("name", flat=True))
+            record(
+                "image.replaced",
+                organization_id=organization.pk,
+                actor=actor,
+                message=f"{actor} replaced {tag}: {old[:19]} -> {new[:19]}"
+                + (f"; {', '.join(users)} keep running the old image until rolled out" if users else ""),
+                before={"reference": tag, "docker_id": old},
+                after={"reference": tag, "docker_id": new, "deployments": users},
+            )
     return Upload(images=images, already_present=[image for image in images if image.reference in present])
+
+
+def _current_id(reference: str) -> str | None:
+    try:
+        return engine.inspect_image(reference).id
+    except engine.ImageNotFound:
+        return None
+
+
+def _id_before(reference: str, before: dict[str, str | None]) -> str | None:
+    """A loaded reference the manifest named differently (``docker.io/library/x`` vs ``x``)."""
+    familiar = re.sub(r"^(?:docker\.io|index\.docker\.io)/(?:library/)?", "", reference)
+    return before.get(familiar)
+
+
+def _refuse_moves(moved: dict[str, tuple[str, str]], actor: str) -> None:
+    tags = ", ".join(f"{tag} (now {old[:19]}, the upload has {new[:19]})" for tag, (old, new) in moved.items())
+    refuse(
+        f"the upload would move tags that already name another image: {tags}. Upload it under a new tag, "
+        "or have an administrator replace them (replace=true)",
+        actor=actor,
+        field="file",
+    )
 
 
 def check_reference(reference: str, *, actor: str) -> str:
@@ -267,17 +301,42 @@ def _stored_reference(reference: str, info: engine.ImageInfo) -> str:
     return familiar
 
 
+def check_registry(reference: str, *, actor: str) -> None:
+    """Refuse (403) a pull from a registry the operator did not allow (``IMAGE_PULL_REGISTRIES``; empty: any)."""
+    allowed = [host.lower() for host in settings.IMAGE_PULL_REGISTRIES]
+    registry = registry_of(reference).lower()
+    if allowed and registry not in allowed and not (registry == "docker.io" and "index.docker.io" in allowed):
+        refuse(
+            f"pulls from {registry} are not allowed here (allowed: {', '.join(allowed)})",
+            actor=actor,
+            field="reference",
+            exc=Forbidden,
+        )
+
+
 def pull_image(
-    reference: str, username: str = "", password: str = "", *, actor: str, organization: Organization | None = None
+    reference: str,
+    username: str = "",
+    password: str = "",
+    *,
+    actor: str,
+    user: Any = None,
+    organization: Organization | None = None,
 ) -> Image:
     """Pull ``reference`` from its registry, with credentials if given (used once, never kept).
+
+    The registry must be allowed (``IMAGE_PULL_REGISTRIES``). A failed pull says only that it failed,
+    except to staff: the engine's text can describe the host's network (which addresses answer,
+    which refuse), and a pull must not serve as a port scanner. It is logged in full.
 
     The image's size is only known once pulled: one that passes the images' disk quota is removed
     again and refused.
     """
     organization = organization or default_organization()
     tagged = check_reference(reference.strip(), actor=actor)
+    check_registry(tagged, actor=actor)
     check_owner(tagged, organization, actor=actor, field="reference")
+    staff = bool(getattr(user, "is_staff", False))
     failure: tuple[str, str, type[Refused]] | None = None
     try:
         info = engine.pull_image(tagged, username, password)
@@ -285,10 +344,15 @@ def pull_image(
         failure = (pull_failure_words(tagged, "not found"), _scrub(str(exc), password), NotFound)
     except engine.PullFailed as exc:
         raw = _scrub(str(exc), password)
-        failure = (pull_failure_words(tagged, raw), raw, PullRefused)
+        log.warning("pull of %s by %s failed: %s", tagged, actor, raw)
+        # The engine's answer says which addresses answer and which refuse: a pull must not serve
+        # anyone but staff as a port scanner, so others get one sentence for every failure.
+        words = pull_failure_words(tagged, raw) if staff else f"pulling {tagged} failed: {GENERIC_PULL_FAILURE}"
+        failure = (words, raw, PullRefused)
     if failure is not None:
         # Refused outside the except block: the engine's exception (and its request) is not chained on.
-        refuse(failure[0], actor=actor, field="reference", exc=failure[2], detail=failure[1])
+        detail = failure[1] if staff else ""
+        refuse(failure[0], actor=actor, field="reference", exc=failure[2], detail=detail)
     stored = _stored_reference(tagged, info)
     already = Image.objects.filter(reference=stored, organization=organization).first()
     try:
@@ -311,6 +375,7 @@ def pull_image(
     return image
 
 
+GENERIC_PULL_FAILURE = "the registry could not be reached or refused the request (an administrator sees why)"
 # What a failed pull's engine message means, checked in this order (lowercased substrings).
 _UNREACHABLE = ("connection refused", "no such host", "dial tcp", "i/o timeout", "timeout", "network is unreachable",
                 "server gave http response to https client", "tls:", "x509", "connection reset", "eof")  # fmt: skip

@@ -1,4 +1,5 @@
-"""A per-deployment lock held while reconciling, so two reconcilers never act on one deployment.
+"""A per-deployment lock held while reconciling, so two reconcilers never act on one deployment, and a
+per-job lock held for a periodic round (probes, autoscaling), so a slow round never overlaps the next.
 
 PostgreSQL: a session advisory lock, visible to every worker on every host.
 SQLite (the embedded default, one host): an ``flock`` on a file in ``LOCK_DIR``.
@@ -7,6 +8,7 @@ SQLite (the embedded default, one host): an ``flock`` on a file in ``LOCK_DIR``.
 from __future__ import annotations
 
 import fcntl
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,34 +17,33 @@ from django.db import connection
 
 # First key of the two-key advisory lock: keeps our locks apart from anyone else's.
 _NAMESPACE = 0x0C0D
-_ORG_NAMESPACE = 0x0C0E
+_JOB_NAMESPACE = 0x0C0E
 
 
 @contextmanager
 def deployment_lock(deployment_id: int, *, blocking: bool = True) -> Iterator[bool]:
     """Hold the deployment's lock; yields False (and holds nothing) if not blocking and it is taken."""
     if connection.vendor == "postgresql":
-        with _advisory_lock(deployment_id, blocking) as acquired:
+        with _advisory_lock(_NAMESPACE, deployment_id, blocking) as acquired:
             yield acquired
     else:
-        with _file_lock(deployment_id, blocking) as acquired:
+        with _file_lock(f"deployment-{deployment_id}", blocking) as acquired:
             yield acquired
 
 
 @contextmanager
-def organization_lock(organization_id: int) -> Iterator[bool]:
-    """Held while an organization's network is looked up or created: Docker allows two networks with
-    one name, so two reconcilers must not both create it."""
+def job_lock(job: str) -> Iterator[bool]:
+    """Hold the periodic ``job``'s lock if no one else does; yields whether this process got it."""
     if connection.vendor == "postgresql":
-        with _advisory_lock(organization_id, True, namespace=_ORG_NAMESPACE) as acquired:
+        with _advisory_lock(_JOB_NAMESPACE, zlib.crc32(job.encode()) & 0x7FFFFFFF, False) as acquired:
             yield acquired
     else:
-        with _file_lock(organization_id, True, prefix="organization") as acquired:
+        with _file_lock(f"job-{job}", False) as acquired:
             yield acquired
 
 
 @contextmanager
-def _advisory_lock(key: int, blocking: bool, namespace: int = _NAMESPACE) -> Iterator[bool]:
+def _advisory_lock(namespace: int, key: int, blocking: bool) -> Iterator[bool]:
     with connection.cursor() as cursor:
         if blocking:
             cursor.execute("SELECT pg_advisory_lock(%s, %s)", [namespace, key])
@@ -59,8 +60,8 @@ def _advisory_lock(key: int, blocking: bool, namespace: int = _NAMESPACE) -> Ite
 
 
 @contextmanager
-def _file_lock(key: int, blocking: bool, prefix: str = "deployment") -> Iterator[bool]:
-    path = settings.LOCK_DIR / f"{prefix}-{key}.lock"
+def _file_lock(name: str, blocking: bool) -> Iterator[bool]:
+    path = settings.LOCK_DIR / f"{name}.lock"
     with open(path, "a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from orchestrator_site.encryption import EncryptedJSONField
 from tenancy.models import Organization, default_organization_id
 
 
@@ -73,10 +75,19 @@ class Deployment(models.Model):
     memory_limit_bytes = models.BigIntegerField()
     container_port = models.PositiveIntegerField(null=True, blank=True, validators=[MaxValueValidator(65535)])
     command = models.JSONField(default=list, blank=True)
-    env = models.JSONField(default=dict, blank=True)
+    # Secrets (API keys, passwords) live here: encrypted at rest, write-only in the API, never in the admin.
+    env = EncryptedJSONField(default=dict, blank=True)
     restart_policy = models.CharField(max_length=16, choices=RestartPolicy.choices, default=RestartPolicy.NO)
+    # Containers drop every capability; these are asked back (containers.deployments.ALLOWED_CAPABILITIES)
+    # and get them only once an admin approved them (``capabilities_approved``, kept until they change).
+    capabilities = models.JSONField(default=list, blank=True)
+    capabilities_approved = models.JSONField(default=list, blank=True)
+    read_only_root = models.BooleanField(default=False, help_text="Run with a read-only root filesystem")
     # Bumped whenever the container spec changes; containers of an older generation are replaced.
     generation = models.PositiveIntegerField(default=1)
+    # The image id this generation's containers run, pinned by its first container: a tag that moves
+    # later (an upload, a pull) changes nothing until someone rolls out a new generation.
+    image_docker_id = models.CharField(max_length=80, blank=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.CONVERGING)
     crash_count = models.PositiveIntegerField(default=0)
     backoff_until = models.DateTimeField(null=True, blank=True)
@@ -107,8 +118,20 @@ class Deployment(models.Model):
             "command": self.command,
             "env_keys": sorted(self.env),
             "restart_policy": self.restart_policy,
+            "capabilities": list(self.capabilities),
+            "capabilities_approved": list(self.capabilities_approved),
+            "read_only_root": self.read_only_root,
             "generation": self.generation,
+            "image_docker_id": self.image_docker_id,
         }
+
+    def granted_capabilities(self) -> list[str]:
+        """The capabilities its containers get: asked for and approved."""
+        return sorted(set(self.capabilities) & set(self.capabilities_approved))
+
+    def network_name(self) -> str:
+        """The deployment's own Docker network (one per orchestrator instance and deployment)."""
+        return f"orch-{settings.ORCHESTRATOR_INSTANCE}-d{self.pk}"
 
 
 class Container(models.Model):
@@ -185,7 +208,7 @@ class Event(models.Model):
             raise ValueError("events are append-only")
         if self.deployment_id is not None:
             # A deployment's event is always its organization's (record() passes it; this covers direct creates).
-            if Event.deployment.is_cached(self):
+            if Event.deployment.is_cached(self) and self.deployment is not None:
                 self.organization_id = self.deployment.organization_id
             else:
                 self.organization_id = (

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from containers import deployments, networks
+from containers import deployments
 from containers.models import Deployment, Image
 
 
 def remove_everything_of(organization_id: int) -> None:
-    """Remove the organization's deployments (their containers on the engine), its images and its network.
+    """Remove the organization's deployments (their containers and networks on the engine) and its images.
 
     Runs before the organization's row is deleted; if the engine is down it raises and nothing is deleted.
     """
@@ -17,4 +17,3 @@ def remove_everything_of(organization_id: int) -> None:
 
     for image in Image.objects.filter(organization_id=organization_id):
         images.delete_image(image, actor="organization-deletion")
-    networks.remove(organization_id)

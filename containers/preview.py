@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.utils import timezone
-
 from containers import deployments, engine, reconcile
 from containers.models import Deployment
 
@@ -75,8 +72,8 @@ def preview_create(values: dict[str, Any]) -> Preview:
     refusal, refusal_field = "", None
     if Deployment.objects.filter(name=proposed.name).exists():
         refusal, refusal_field = f"a deployment named {proposed.name!r} already exists", "name"
-    else:
-        refusal = deployments.admission_problem(proposed)
+    elif refusal := deployments.admission_problem(proposed):
+        refusal_field = "replicas"
     plan = reconcile.plan(reconcile.Desired(proposed.replicas, proposed.generation), [])
     return Preview(proposed.replicas, proposed.generation, plan.create, refusal=refusal, refusal_field=refusal_field)
 
@@ -105,7 +102,9 @@ def preview_scale(deployment: Deployment, replicas: int) -> Preview:
 def _against_engine(
     current: Deployment, proposed: Deployment, changed: list[str], *, can_create: bool, admit: bool
 ) -> Preview:
-    observed = _oldest_first(current, engine.list_containers(engine.deployment_labels(current.pk)))
+    # Ordered as reconcile.converge plans, so the same surplus is named.
+    created = dict(current.containers.values_list("docker_id", "created_at"))
+    observed = reconcile.oldest_first(engine.list_containers(engine.deployment_labels(current.pk)), created)
     # Planned as if it could create, to say how many creations a backoff holds back.
     plan = reconcile.plan(
         reconcile.Desired(proposed.replicas, proposed.generation),
@@ -124,8 +123,9 @@ def _against_engine(
         ),
         keep=tuple(c.name for c in observed if c.id not in removed),
         changed=tuple(FIELD_LABELS[key] for key in changed),
-        refusal=_refusal(proposed, admit),
-        refusal_field="replicas" if proposed.replicas > settings.MAX_REPLICAS else None,
+        refusal=(refusal := _refusal(proposed, admit)),
+        # Both refusals (out of range, no room) come from the replicas asked for.
+        refusal_field="replicas" if refusal else None,
         held=held,
         waits_until=current.backoff_until if held else None,
     )
@@ -133,13 +133,4 @@ def _against_engine(
 
 def _refusal(proposed: Deployment, admit: bool) -> str:
     """What the action would refuse with, checked in the action's order, without recording it."""
-    if proposed.replicas < 0 or proposed.replicas > settings.MAX_REPLICAS:
-        return f"replicas must be between 0 and {settings.MAX_REPLICAS}"
-    return deployments.admission_problem(proposed) if admit else ""
-
-
-def _oldest_first(deployment: Deployment, observed: list[engine.ContainerInfo]) -> list[engine.ContainerInfo]:
-    """The order ``reconcile.converge`` plans in (by the rows' creation time), so the same surplus is named."""
-    created = dict(deployment.containers.values_list("docker_id", "created_at"))
-    now = timezone.now()
-    return sorted(observed, key=lambda info: (created.get(info.id, now), info.id))
+    return deployments.replicas_refusal(proposed.replicas) or (deployments.admission_problem(proposed) if admit else "")

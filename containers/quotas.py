@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from django.db import transaction
 from django.db.models import Count, F, Sum
@@ -55,14 +55,21 @@ def with_deployment(current: quotas.Usage, old: Deployment | None, new: Deployme
     return quotas.Usage(cpu=cpu, memory=memory, containers=containers, deployments=count, image_disk=current.image_disk)
 
 
+def owner_of(deployment: Deployment) -> int:
+    """The deployment's organization id (always set: the column is not nullable)."""
+    assert deployment.organization_id is not None
+    return deployment.organization_id
+
+
 def check(deployment: Deployment) -> None:
     """Raise QuotaExceeded if saving ``deployment`` as it is now would pass its organization's quotas.
 
     Call inside a transaction, after ``quotas.lock``: the old row is read from the database.
     """
-    organization = quotas.lock(deployment.organization_id)
+    organization_id = owner_of(deployment)
+    organization = quotas.lock(organization_id)
     old = Deployment.objects.filter(pk=deployment.pk).first() if deployment.pk else None
-    before = usage(deployment.organization_id)
+    before = usage(organization_id)
     quotas.enforce(organization, with_deployment(before, old, deployment), before)
 
 
@@ -88,7 +95,7 @@ def guarded(deployment: Deployment, *, actor: str) -> Iterator[None]:
             check(deployment)
             yield
     except QuotaExceeded as exc:
-        refused(exc, actor=actor, organization_id=deployment.organization_id, field=exc.quota)
+        refused(exc, actor=actor, organization_id=owner_of(deployment), field=exc.quota)
 
 
 def refused(exc: QuotaExceeded, *, actor: str, organization_id: int, field: str) -> NoReturn:
@@ -103,7 +110,7 @@ def refused(exc: QuotaExceeded, *, actor: str, organization_id: int, field: str)
     raise QuotaRefused(exc.message, quota=exc.quota, limit=exc.limit, would_reach=exc.would_reach) from None
 
 
-def organization_usage(organization: Organization) -> list[dict[str, object]]:
+def organization_usage(organization: Organization) -> list[dict[str, Any]]:
     """Each quota used vs allowed, for the dashboard and the quotas page."""
     current = usage(organization.pk)
     limits = quotas.limits(organization)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,9 +19,9 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from containers import engine, hooks, networks
+from containers import engine, hooks
 from containers.locks import deployment_lock
-from containers.models import Container, Deployment, record
+from containers.models import Container, Deployment, Event, record
 from orchestrator_site.processes import durations
 
 log = logging.getLogger(__name__)
@@ -99,9 +100,12 @@ def backoff_delay(crashes: int) -> float:
 
 
 def container_spec(deployment: Deployment) -> engine.ContainerSpec:
+    """The container to create: the generation's pinned image id (the tag only until it is pinned),
+    the approved capabilities, the deployment's own network."""
+    network = deployment.network_name() if settings.DEPLOYMENT_NETWORKS else ""
     return engine.ContainerSpec(
         name=f"{deployment.name}-{secrets.token_hex(3)}",
-        image=deployment.image.reference,
+        image=deployment.image_docker_id or deployment.image.reference,
         labels={**engine.deployment_labels(deployment.pk), engine.LABEL_GENERATION: str(deployment.generation)},
         cpu_limit=float(deployment.cpu_limit),
         memory_limit_bytes=deployment.memory_limit_bytes,
@@ -109,7 +113,40 @@ def container_spec(deployment: Deployment) -> engine.ContainerSpec:
         command=list(deployment.command),
         env={str(k): str(v) for k, v in deployment.env.items()},
         restart_policy=deployment.restart_policy,
-        network=networks.network_name(deployment.organization_id),
+        cap_add=tuple(deployment.granted_capabilities()),
+        read_only=deployment.read_only_root,
+        network=network,
+        # The organization label lets an operator see whose network it is (and tests check it).
+        network_labels=(
+            {**engine.deployment_labels(deployment.pk), engine.LABEL_ORGANIZATION: str(deployment.organization_id)}
+            if network
+            else {}
+        ),
+        disk_limit_bytes=settings.CONTAINER_DISK_LIMIT_BYTES,
+    )
+
+
+def pin_image(deployment: Deployment) -> None:
+    """Pin the generation to the id its image's tag names now, before its first container starts.
+
+    Containers are created from that id, so an upload or pull that moves the tag later changes
+    nothing until someone rolls out (``deployments.rollout``) or changes the spec. An image that is
+    not on the engine stays unpinned: creating the container then fails and says so.
+    """
+    if deployment.image_docker_id:
+        return
+    try:
+        info = engine.inspect_image(deployment.image.reference)
+    except engine.ImageNotFound:
+        return
+    deployment.image_docker_id = info.id
+    Deployment.objects.filter(pk=deployment.pk, generation=deployment.generation).update(image_docker_id=info.id)
+    record(
+        "deployment.image_pinned",
+        actor=ACTOR,
+        deployment=deployment,
+        message=f"generation {deployment.generation} of {deployment.name} runs {deployment.image} = {info.id[:19]}",
+        after={"generation": deployment.generation, "image": deployment.image.reference, "image_docker_id": info.id},
     )
 
 
@@ -132,18 +169,24 @@ def converge(deployment_id: int, *, blocking: bool = True, died: str = "") -> Ou
     with deployment_lock(deployment_id, blocking=blocking) as acquired:
         if not acquired:
             return None
+        return converge_held(deployment_id, died=died)
+
+
+def converge_held(deployment_id: int, *, died: str = "") -> Outcome | None:
+    """:func:`converge` for a caller that already holds the deployment's lock (the seed's start,
+    which changes the desired state and converges it under one hold)."""
+    try:
+        deployment = Deployment.objects.select_related("image").get(pk=deployment_id)
+    except Deployment.DoesNotExist:
+        return None
+    if died:
         try:
-            deployment = Deployment.objects.select_related("image").get(pk=deployment_id)
-        except Deployment.DoesNotExist:
-            return None
-        if died:
-            try:
-                engine.inspect_container(died)
-            except engine.ContainerNotFound:
-                pass
-        # Kept in the database, so /metrics shows every worker's converges (processes.durations).
-        with durations.timed("reconcile"):
-            return _converge_locked(deployment)
+            engine.inspect_container(died)
+        except engine.ContainerNotFound:
+            pass
+    # Kept in the database, so /metrics shows every worker's converges (processes.durations).
+    with durations.timed("reconcile"):
+        return _converge_locked(deployment)
 
 
 def _converge_locked(deployment: Deployment) -> Outcome:
@@ -154,9 +197,10 @@ def _converge_locked(deployment: Deployment) -> Outcome:
     dead = [c for c in observed if c.state not in ALIVE_STATES]
     _account_crashes(deployment, dead, rows, now)
 
+    created = {docker_id: row.created_at for docker_id, row in rows.items()}
     current_plan = plan(
         Desired(deployment.replicas, deployment.generation, can_create=not deployment.in_backoff(now)),
-        [Observed(c.id, c.generation, c.state in ALIVE_STATES) for c in _oldest_first(observed, rows)],
+        [Observed(c.id, c.generation, c.state in ALIVE_STATES) for c in oldest_first(observed, created)],
     )
     outcome = Outcome()
     if not current_plan.empty:
@@ -166,12 +210,12 @@ def _converge_locked(deployment: Deployment) -> Outcome:
     return outcome
 
 
-def _oldest_first(observed: list[engine.ContainerInfo], rows: dict[str, Container]) -> list[engine.ContainerInfo]:
-    def key(info: engine.ContainerInfo) -> tuple[datetime, str]:
-        row = rows.get(info.id)
-        return (row.created_at if row else timezone.now(), info.id)
-
-    return sorted(observed, key=key)
+def oldest_first(observed: list[engine.ContainerInfo], created: Mapping[str, datetime]) -> list[engine.ContainerInfo]:
+    """``observed`` by the creation time of their rows (``created``: docker id -> time), oldest first, so
+    the plan removes the newest surplus; a container with no row yet counts as created now. The preview
+    sorts the same way, so it names the containers a converge would remove."""
+    now = timezone.now()
+    return sorted(observed, key=lambda info: (created.get(info.id, now), info.id))
 
 
 def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], rows: dict[str, Container]) -> None:
@@ -189,8 +233,8 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
                 message=f"{row.name} disappeared from the engine",
             )
     for info in observed:
-        row = rows.get(info.id)
-        if row is None:
+        known = rows.get(info.id)
+        if known is None:
             rows[info.id] = Container.objects.create(
                 deployment=deployment,
                 docker_id=info.id,
@@ -208,9 +252,9 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
                 container_docker_id=info.id,
                 message=f"adopted {info.name}, already on the engine",
             )
-        elif (row.status, row.host_port, row.exit_code) != (info.state, info.host_port, info.exit_code):
-            row.status, row.host_port, row.exit_code = info.state, info.host_port, info.exit_code
-            row.save(update_fields=["status", "host_port", "exit_code", "updated_at"])
+        elif (known.status, known.host_port, known.exit_code) != (info.state, info.host_port, info.exit_code):
+            known.status, known.host_port, known.exit_code = info.state, info.host_port, info.exit_code
+            known.save(update_fields=["status", "host_port", "exit_code", "updated_at"])
 
 
 def _account_crashes(
@@ -224,6 +268,11 @@ def _account_crashes(
         except engine.ContainerNotFound:
             continue
         started, finished = detail.started_at, detail.finished_at
+        # One death, one event: a converge that recorded this death but could not remove the container
+        # (the engine went away mid-way, as it does while restarting) sees it again on the next try.
+        death = finished.isoformat() if finished else ""
+        if already_recorded(info.id, death):
+            continue
         lived = (finished - started).total_seconds() if started and finished else 0.0
         crashed = lived < settings.CRASH_WINDOW_S
         crashes += crashed
@@ -234,27 +283,28 @@ def _account_crashes(
             deployment=deployment,
             container_docker_id=info.id,
             message=f"{info.name} died ({reason}) after {lived:.1f}s" + (", counted as a crash" if crashed else ""),
-            after={"exit_code": info.exit_code, "oom_killed": detail.oom_killed, "lived_s": round(lived, 3)},
+            after={
+                "exit_code": info.exit_code,
+                "oom_killed": detail.oom_killed,
+                "lived_s": round(lived, 3),
+                "finished_at": death,
+            },
         )
     if crashes:
-        before = deployment.crash_count
-        deployment.crash_count += crashes
-        delay = backoff_delay(deployment.crash_count)
-        deployment.backoff_until = now + timedelta(seconds=delay) if delay else None
-        deployment.save(update_fields=["crash_count", "backoff_until", "updated_at"])
-        if delay:
-            record(
-                "deployment.backoff",
-                actor=ACTOR,
-                deployment=deployment,
-                message=f"{deployment.crash_count} crashes in a row: next start in {delay:.0f}s",
-                before={"crash_count": before},
-                after={"crash_count": deployment.crash_count, "delay_s": delay},
-            )
+        count_crashes(deployment, crashes, actor=ACTOR, now=now)
     elif deployment.crash_count and _settled(deployment, rows, now):
         deployment.crash_count = 0
         deployment.backoff_until = None
         deployment.save(update_fields=["crash_count", "backoff_until", "updated_at"])
+
+
+def already_recorded(docker_id: str, finished_at: str) -> bool:
+    """Whether this death (the container's id and the time it finished) already has its event.
+
+    A container Docker restarts by its restart policy dies again with the same id but a later time.
+    """
+    died = Event.objects.filter(kind="container.died", container_docker_id=docker_id)
+    return any((after or {}).get("finished_at", "") == finished_at for after in died.values_list("after", flat=True))
 
 
 def _settled(deployment: Deployment, rows: dict[str, Container], now: datetime) -> bool:
@@ -268,11 +318,11 @@ def _settled(deployment: Deployment, rows: dict[str, Container], now: datetime) 
 
 def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container], outcome: Outcome) -> None:
     """Run the plan's engine calls in parallel, then write rows and events from this thread."""
+    if current_plan.create:
+        pin_image(deployment)
     specs = [container_spec(deployment) for _ in range(current_plan.create)]
-    if specs:
-        networks.ensure(deployment.organization_id)
     workers = max(1, min(settings.RECONCILE_PARALLELISM, len(specs) + len(current_plan.remove)))
-    hooks.stopping([r.container_id for r in current_plan.remove])
+    mark_removing([r.container_id for r in current_plan.remove])
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
         removal_futures = [(r, pool.submit(engine.remove_container, r.container_id)) for r in current_plan.remove]
         create_futures = [(s, pool.submit(engine.run_container, s)) for s in specs]
@@ -297,12 +347,12 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
         )
 
     now = timezone.now()
-    for spec, future in create_futures:
-        error = future.exception()
+    for spec, started in create_futures:
+        error = started.exception()
         if error is not None:
             _record_create_failure(deployment, spec, error, outcome)
             continue
-        detail = future.result()
+        detail = started.result()
         row = Container.objects.create(
             deployment=deployment,
             docker_id=detail.info.id,
@@ -335,32 +385,37 @@ def _record_create_failure(
         engine.remove_container(spec.name)
     except engine.EngineError:
         pass
-    deployment.crash_count += 1
-    delay = backoff_delay(deployment.crash_count)
-    deployment.backoff_until = timezone.now() + timedelta(seconds=delay) if delay else None
+    count_crashes(deployment, 1, actor=ACTOR, now=timezone.now())
     deployment.last_error = str(error)[:2000]
-    deployment.save(update_fields=["crash_count", "backoff_until", "last_error", "updated_at"])
+    Deployment.objects.filter(pk=deployment.pk).update(last_error=deployment.last_error)
     record("container.start_failed", actor=ACTOR, deployment=deployment, message=str(error)[:2000])
 
 
 def count_crash(deployment: Deployment, *, actor: str, reason: str) -> float:
-    """Count one crash outside a converge (e.g. a liveness probe's restart) toward crash-loop backoff.
+    """Count one crash outside a converge (e.g. a liveness probe's restart) toward crash-loop backoff."""
+    return count_crashes(deployment, 1, actor=actor, now=timezone.now(), reason=reason)
 
-    Returns the backoff delay it set (0 when none). The increment is one UPDATE, so a concurrent
-    converge's own count is not lost.
+
+def count_crashes(deployment: Deployment, crashes: int, *, actor: str, now: datetime, reason: str = "") -> float:
+    """The one place crash-loop backoff is counted: add ``crashes`` to the deployment's crashes in a row and
+    hold new starts back by :func:`backoff_delay` of the total (a ``deployment.backoff`` event says until when).
+
+    Returns the delay set (0 when none). The increment is one UPDATE, so a concurrent count (a converge
+    and a probe's restart) is not lost; ``deployment`` is brought up to date in memory.
     """
-    Deployment.objects.filter(pk=deployment.pk).update(crash_count=F("crash_count") + 1)
+    Deployment.objects.filter(pk=deployment.pk).update(crash_count=F("crash_count") + crashes)
     deployment.refresh_from_db(fields=["crash_count"])
     delay = backoff_delay(deployment.crash_count)
+    deployment.backoff_until = now + timedelta(seconds=delay) if delay else None
+    Deployment.objects.filter(pk=deployment.pk).update(backoff_until=deployment.backoff_until, updated_at=now)
     if delay:
-        deployment.backoff_until = timezone.now() + timedelta(seconds=delay)
-        deployment.save(update_fields=["backoff_until", "updated_at"])
+        why = f" ({reason})" if reason else ""
         record(
             "deployment.backoff",
             actor=actor,
             deployment=deployment,
-            message=f"{deployment.crash_count} crashes in a row ({reason}): next start in {delay:.0f}s",
-            before={"crash_count": deployment.crash_count - 1},
+            message=f"{deployment.crash_count} crashes in a row{why}: next start in {delay:.0f}s",
+            before={"crash_count": deployment.crash_count - crashes},
             after={"crash_count": deployment.crash_count, "delay_s": delay},
         )
     return delay
@@ -393,6 +448,16 @@ def _update_state(deployment: Deployment, now: datetime) -> None:
         Deployment.objects.filter(pk=deployment.pk).update(last_error="")
 
 
+def mark_removing(docker_ids: Sequence[str]) -> None:
+    """Say that the orchestrator itself is about to remove these containers: their rows read
+    ``removing`` (so the watcher does not answer the engine's ``die``/``destroy`` of our own removal
+    with another converge), and the ``before_container_stop`` hook is told."""
+    if not docker_ids:
+        return
+    Container.objects.filter(docker_id__in=docker_ids).update(status=Container.Status.REMOVING)
+    hooks.stopping(docker_ids)
+
+
 def converge_all() -> int:
     """One tick: converge every deployment not already being reconciled, and sweep orphans."""
     count = 0
@@ -414,7 +479,7 @@ def remove_orphans() -> list[str]:
         with deployment_lock(deployment_id, blocking=False) as acquired:
             if not acquired or Deployment.objects.filter(pk=deployment_id).exists():
                 continue
-            hooks.stopping([info.id])
+            mark_removing([info.id])
             engine.remove_container(info.id)
         record(
             "container.orphan_removed",
@@ -423,4 +488,21 @@ def remove_orphans() -> list[str]:
             message=f"{info.name} belonged to deleted deployment {deployment_id}",
         )
         removed.append(info.id)
+    remove_orphan_networks()
+    return removed
+
+
+def remove_orphan_networks() -> list[str]:
+    """Remove our deployment networks whose deployment no longer exists."""
+    removed = []
+    for name in engine.list_networks(engine.instance_labels()):
+        deployment_id = name.rsplit("-d", 1)[-1]
+        if not deployment_id.isdigit() or Deployment.objects.filter(pk=int(deployment_id)).exists():
+            continue
+        try:
+            engine.remove_network(name)
+        except engine.EngineError as exc:  # still in use by a container being removed: next tick
+            log.info("network %s not removed yet: %s", name, exc)
+            continue
+        removed.append(name)
     return removed

@@ -16,10 +16,14 @@ class Refused(Exception):
 
     status = 409
 
-    def __init__(self, message: str, *, field: str | None = None, detail: str = "") -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, fields: dict[str, list[str]] | None = None, detail: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # Several fields at once (admission names each limit it refuses); ``field`` is one with this message.
+        self.fields = fields or ({field: [message]} if field else {})
         # What a lower layer said, word for word (an engine error): shown after the message, never instead.
         self.detail = detail
 
@@ -32,10 +36,16 @@ class NotFound(Refused):
     status = 404
 
 
-class Invalid(Refused):
-    """The request itself is wrong (a name already taken): 400 naming the field."""
+class InvalidInput(Refused):
+    """The request asks for something that cannot be valid (a malformed reference, too many replicas)."""
 
     status = 400
+
+
+class Forbidden(Refused):
+    """The caller may not do this (e.g. approve capabilities without being an administrator)."""
+
+    status = 403
 
 
 class QuotaRefused(Refused):
@@ -56,6 +66,7 @@ def refuse(
     actor: str,
     deployment: Deployment | None = None,
     field: str | None = None,
+    fields: dict[str, list[str]] | None = None,
     exc: type[Refused] = Refused,
     detail: str = "",
     organization_id: Any = None,
@@ -68,7 +79,7 @@ def refuse(
         actor=actor,
         deployment=deployment,
         message=f"{message} ({detail})" if detail else message,
-        after={"field": field} if field else None,
+        after={"field": field} if field else ({"fields": sorted(fields)} if fields else None),
         **extra,
     )
-    raise exc(message, field=field, detail=detail)
+    raise exc(message, field=field, fields=fields, detail=detail)

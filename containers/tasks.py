@@ -1,4 +1,9 @@
-"""Celery tasks: thin wrappers that take ids and call the reconciler."""
+"""Celery tasks: thin wrappers that take ids and call the reconciler.
+
+Every task has a soft time limit (``SoftTimeLimitExceeded`` is raised in it, so locks are released
+by their context managers) and a hard one (the pool kills the process): a stuck engine call cannot
+hold a worker slot for ever. The beat tick runs again anyway.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,21 @@ from celery import shared_task
 from containers import engine, reconcile
 
 
-@shared_task(autoretry_for=(engine.EngineUnavailable,), retry_backoff=2, retry_backoff_max=30, max_retries=None)
+@shared_task(
+    autoretry_for=(engine.EngineUnavailable,),
+    retry_backoff=2,
+    retry_backoff_max=30,
+    max_retries=None,
+    soft_time_limit=240,
+    time_limit=300,
+)
 def converge_deployment(deployment_id: int, died: str = "") -> None:
     """Converge one deployment now (queued by changes of desired state, and by the watcher with
     the id of the container that died)."""
     reconcile.converge(deployment_id, died=died)
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
 def reconcile_all() -> None:
     """The beat tick: the safety net when an engine event was missed. An engine that is down is
     skipped quietly; the next tick tries again."""

@@ -6,7 +6,7 @@ returned once to the caller and never logged.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -16,7 +16,7 @@ from containers.models import record
 PREFIX_LENGTH = 6
 
 
-def create_token(user: AbstractBaseUser, *, actor: str) -> Token:
+def create_token(user: User, *, actor: str) -> Token:
     """A new token for ``user``, replacing any existing one (clients using the old key stop working)."""
     with transaction.atomic():
         # The key is the token's primary key, which delete() clears: keep its prefix first.
@@ -35,7 +35,7 @@ def create_token(user: AbstractBaseUser, *, actor: str) -> Token:
     return token
 
 
-def revoke_token(user: AbstractBaseUser, *, actor: str) -> bool:
+def revoke_token(user: User, *, actor: str) -> bool:
     """Delete ``user``'s token; False if there was none."""
     with transaction.atomic():
         key = Token.objects.select_for_update().filter(user=user).values_list("key", flat=True).first()

@@ -14,7 +14,7 @@ from rest_framework.routers import SimpleRouter
 
 from containers.api import seed, views
 from containers.api.images import ImageViewSet, seed_images, seed_images_slash
-from containers.views import account, containers, dashboard, deployments, events, images
+from containers.views import account, containers, dashboard, deployments, engine, events, images
 
 image_router = SimpleRouter()
 image_router.register("api/images", ImageViewSet, basename="image")
@@ -37,6 +37,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     re_path(r"^containers/(?P<id>[^/]+)/?$", seed.ContainerView.as_view(), name="seed-container"),
     # The console.
     path("", dashboard.dashboard, name="dashboard"),
+    path("partials/engine/", engine.engine_banner, name="engine-banner"),
     path("partials/deployments/", dashboard.deployments_partial, name="deployments-partial"),
     path("partials/events/", dashboard.events_partial, name="events-partial"),
     # Deployments: the list, create / edit with the plan preview, the detail page and its live partials.

@@ -10,9 +10,10 @@ import logging
 import threading
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from containers import engine
+from containers.models import Container
 from containers.tasks import converge_deployment, reconcile_all
 from orchestrator_site.processes import heartbeats
 
@@ -24,12 +25,32 @@ RETRY_MAX_S = 10.0
 
 
 def handle(event: engine.EngineEvent) -> int | None:
-    """Queue a converge for the deployment the event's container belongs to; returns its id."""
+    """Queue a converge for the deployment the event's container belongs to; returns its id, or None
+    when there is nothing to converge."""
     raw = event.labels.get(engine.LABEL_DEPLOYMENT, "")
-    if not raw.isdigit():
+    if not raw.isdigit() or ours(event):
         return None
     converge_deployment.delay(int(raw), died=event.container_id if event.action != "destroy" else "")
     return int(raw)
+
+
+def ours(event: engine.EngineEvent) -> bool:
+    """The event of a removal the orchestrator made itself: it already converged, so no converge is queued.
+
+    Before removing a container the orchestrator marks its row ``removing`` and deletes the row after;
+    a ``destroy`` of a container with no row left (or still marked) is therefore ours. One an operator
+    removed by hand still has its row, so it is converged at once.
+    """
+    rows = Container.objects.filter(docker_id=event.container_id)
+    try:
+        if event.action == "destroy":
+            return not rows.exclude(status=Container.Status.REMOVING).exists()
+        return rows.filter(status=Container.Status.REMOVING).exists()
+    except DatabaseError:
+        # The database is briefly away: converge anyway (a converge too many costs little).
+        log.exception("could not tell whether %s was removed by the orchestrator", event.container_id[:12])
+        close_old_connections()
+        return False
 
 
 def follow(stop: threading.Event) -> None:
@@ -43,7 +64,14 @@ def follow(stop: threading.Event) -> None:
             log.info("following engine events for instance %s", settings.ORCHESTRATOR_INSTANCE)
             for event in engine.events(engine.instance_labels(), TRIGGERS):
                 deployment_id = handle(event)
-                log.info("%s %s -> converge deployment %s", event.action, event.container_id[:12], deployment_id)
+                if deployment_id is None:
+                    log.info(
+                        "%s %s: the orchestrator's own removal, nothing to converge",
+                        event.action,
+                        event.container_id[:12],
+                    )
+                else:
+                    log.info("%s %s -> converge deployment %s", event.action, event.container_id[:12], deployment_id)
                 if stop.is_set():
                     return
         except engine.EngineUnavailable as exc:

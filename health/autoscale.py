@@ -14,15 +14,19 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Avg
 from django.utils import timezone
 
 from containers import deployments
+from containers.locks import job_lock
 from containers.models import Container, record
 from containers.refusals import Refused
 from health.models import Autoscaler, Snapshot
+from orchestrator_site.processes import heartbeats
 
 ACTOR = "autoscaler"
+JOB = "autoscale"
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,15 @@ def evaluate(autoscaler: Autoscaler, now: datetime | None = None) -> Decision | 
 def any_enabled() -> bool:
     """Whether beat's autoscaling tick has anything to do (its gate: no autoscaler, no tick at all)."""
     return Autoscaler.objects.filter(enabled=True).exists()
+
+
+def run_scheduled() -> int:
+    """Beat's tick: a round, unless another process is running one or just ran one (a second evaluation
+    right after a scale would see the new replicas with the old load, and scale again)."""
+    with job_lock(JOB) as acquired:
+        if not acquired or not heartbeats.claim(JOB, settings.AUTOSCALE_TICK_S / 2):
+            return 0
+        return run()
 
 
 def run() -> int:

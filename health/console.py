@@ -14,20 +14,20 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, F, FloatField, IntegerField, QuerySet, Sum, Value, When
 from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from containers import engine
 from containers.models import Container
-from containers.views.htmx import refresh_when_logged_out
+from containers.views.htmx import partial_of, refresh_when_logged_out
 from health import history, resources, sampler
 from health.models import ContainerHealth, HealthClass
 from tenancy.access import access
@@ -88,7 +88,12 @@ def fleet_queryset(request: HttpRequest, column: Column, descending: bool) -> Qu
     )
     primary = OrderBy(F(column.field), descending=descending, nulls_last=True)
     # Ties (same class, no figures yet) keep a stable order, so rows don't jump between refreshes.
-    ties = [OrderBy(F("health__cpu_pct"), descending=True, nulls_last=True), F("deployment__name").asc(), "name", "pk"]
+    ties: list[OrderBy | str] = [
+        OrderBy(F("health__cpu_pct"), descending=True, nulls_last=True),
+        F("deployment__name").asc(),
+        "name",
+        "pk",
+    ]
     rows = scope(Container.objects.select_related("deployment", "health"), access(request))
     return rows.annotate(class_rank=rank).order_by(primary, *ties)
 
@@ -100,7 +105,8 @@ def current_health(container: Container) -> ContainerHealth | None:
 
 def fleet_context(request: HttpRequest) -> dict[str, object]:
     column, descending = parse_sort(request.GET.get("sort"))
-    rows = list(fleet_queryset(request, column, descending))
+    # Each row also carries what the template shows of its health (set below, not model fields).
+    rows: list[Any] = list(fleet_queryset(request, column, descending))
     now = timezone.now()
     stale_after = settings.HEALTH_SAMPLER_STALE_S
     for container in rows:
@@ -110,7 +116,7 @@ def fleet_context(request: HttpRequest) -> dict[str, object]:
         container.stale = container.age_s is not None and container.age_s > stale_after
     counts = Counter(container.health_class for container in rows)
     # Every class is shown, at 0 too, so the counts don't shift about; "not sampled yet" only when there are some.
-    by_class = [(value, counts[value]) for value in CLASS_ORDER]
+    by_class: list[tuple[str, int]] = [(value, counts[value]) for value in CLASS_ORDER]
     if counts.get(UNSAMPLED):
         by_class.append((UNSAMPLED, counts[UNSAMPLED]))
     sort = f"-{column.key}" if descending else column.key
@@ -154,14 +160,10 @@ def fleet(request: HttpRequest) -> HttpResponse:
 @require_GET
 @refresh_when_logged_out
 @login_required
+@partial_of("health-fleet", keep_query=True)
 def fleet_rows(request: HttpRequest) -> HttpResponse:
     """The fleet's live part, polled by the page; a browser opening it directly gets the whole page."""
-    if not request.htmx:
-        query = request.GET.urlencode()
-        return redirect(f"/console/health/?{query}" if query else "/console/health/")
-    response = render(request, "health/partials/fleet.html", fleet_context(request))
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render(request, "health/partials/fleet.html", fleet_context(request))
 
 
 @require_GET

@@ -1,21 +1,43 @@
 """Console pages for alert rules, autoscalers and probes (list, create and edit with a preview, delete),
-validated and saved by the same serializers as their API (containers.views.resource_pages)."""
+validated by the same serializers as their API (containers.views.resource_pages) and saved by the same
+action functions (health.rules), so each change is an event of its user."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.utils import timezone
+from rest_framework import serializers
 
 from containers.models import Container, Deployment
 from containers.views.resource_pages import Column, Field, Resource
-from health import alerts, autoscale
+from health import alerts, autoscale, rules
 from health.api import rule_serializers
 from health.models import AlertRule, Autoscaler, Probe
+from health.rules import Rule
+from tenancy.access import Access
+from tenancy.scope import scope
 
 
-def deployment_choices() -> list[tuple[str, str]]:
-    names = Deployment.objects.order_by("name").values_list("name", flat=True)
+def saver(model: type[Rule]) -> Callable[[serializers.Serializer[Any], Rule | None, str], Rule]:
+    """Save a validated form through the rule's action functions (each change an event), as the API does."""
+
+    def save(serializer: serializers.Serializer[Any], instance: Rule | None, actor: str) -> Rule:
+        if instance is None:
+            return rules.create_rule(model, actor=actor, **serializer.validated_data)
+        return rules.update_rule(instance, actor=actor, **serializer.validated_data)
+
+    return save
+
+
+def deleter(row: Any, actor: str) -> None:
+    rules.delete_rule(row, actor=actor)
+
+
+def deployment_choices(who: Access) -> list[tuple[str, str]]:
+    """The caller's deployments only: another organization's names never reach the page."""
+    names = scope(Deployment.objects.all(), who).order_by("name").values_list("name", flat=True)
     return [(name, name) for name in names]
 
 
@@ -61,7 +83,14 @@ ALERT_RULES = Resource(
     fields=(
         Field("name", "Name", help="What the alert says it is, e.g. “web down”."),
         Field("event_kinds", "Alert on", "multiple", help="At least one.", choices=kind_choices),
-        Field("deployment", "Deployment", "select", "Empty: every deployment.", deployment_choices, optional=True),
+        Field(
+            "deployment",
+            "Deployment",
+            "select",
+            "Empty: every deployment.",
+            choices_for=deployment_choices,
+            optional=True,
+        ),
         Field("webhook_url", "Webhook URL", help="Receives a JSON POST; http(s) on 127.0.0.1 only.", optional=True),
         Field("emails", "Email addresses", "lines", "One a line.", optional=True),
         Field("cooldown_s", "Cooldown (s)", "number", "The least time between two alerts for one deployment."),
@@ -77,6 +106,8 @@ ALERT_RULES = Resource(
     empty="No alert rules yet: nobody is told when a container dies.",
     preview=alert_rule_preview,
     label_of=lambda rule: rule.name,
+    save=saver(AlertRule),
+    delete=deleter,
 )
 
 
@@ -88,7 +119,7 @@ def autoscaler_preview(data: dict[str, Any], instance: Autoscaler | None) -> lis
         key: data.get(key, getattr(instance, key, None))
         for key in ("deployment", "min_replicas", "max_replicas", "target_cpu_pct", "stabilization_s")
     }
-    deployment: Deployment = values["deployment"]
+    deployment = cast(Deployment, values["deployment"])  # the serializer requires it
     probe = Autoscaler(
         deployment=deployment,
         **{key: value for key, value in values.items() if key != "deployment" and value is not None},
@@ -123,7 +154,7 @@ AUTOSCALERS = Resource(
     queryset=lambda: Autoscaler.objects.select_related("deployment").order_by("deployment__name"),
     serializer=rule_serializers.AutoscalerSerializer,
     fields=(
-        Field("deployment", "Deployment", "select", choices=deployment_choices),
+        Field("deployment", "Deployment", "select", choices_for=deployment_choices),
         Field("min_replicas", "Fewest replicas", "number"),
         Field("max_replicas", "Most replicas", "number"),
         Field("target_cpu_pct", "Target CPU %", "number", "Per container, of its CPU limit (1 to 100)."),
@@ -140,6 +171,8 @@ AUTOSCALERS = Resource(
     empty="No autoscalers: every deployment keeps the replicas it was given.",
     preview=autoscaler_preview,
     label_of=lambda a: f"of {a.deployment.name}",
+    save=saver(Autoscaler),
+    delete=deleter,
 )
 
 
@@ -178,7 +211,7 @@ PROBES = Resource(
     queryset=lambda: Probe.objects.select_related("deployment").order_by("deployment__name", "kind"),
     serializer=rule_serializers.ProbeSerializer,
     fields=(
-        Field("deployment", "Deployment", "select", choices=deployment_choices),
+        Field("deployment", "Deployment", "select", choices_for=deployment_choices),
         Field("kind", "Kind", "select", choices=lambda: Probe.Kind.choices),
         Field("type", "Check", "select", choices=lambda: Probe.Type.choices),
         Field("path", "Path", help="HTTP only; starts with /."),
@@ -199,4 +232,6 @@ PROBES = Resource(
     empty="No probes: containers count as healthy while they run.",
     preview=probe_preview,
     label_of=lambda p: f"{p.kind} of {p.deployment.name}",
+    save=saver(Probe),
+    delete=deleter,
 )

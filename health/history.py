@@ -37,14 +37,14 @@ def points(container: Container, range_name: str, resolution: str, now: datetime
         data = [[round(t.timestamp(), 3), *rest] for t, *rest in rows]
     else:
         model, width = (MinuteRollup, MINUTE) if resolution == "1m" else (HourRollup, HOUR)
-        rows = (
+        rolled = (
             model.objects.filter(container_id=container.pk, bucket__gte=floor(since, width))
             .order_by("bucket")
             .values_list("bucket", "cpu_pct_avg", "memory_bytes_avg", "memory_pct_avg", "net_rx_bytes", "net_tx_bytes")
         )
         data = [
             [int(t.timestamp()), _round(cpu), None if mem is None else round(mem), _round(pct), rx, tx]
-            for t, cpu, mem, pct, rx, tx in rows
+            for t, cpu, mem, pct, rx, tx in rolled
         ]
     return {"from": since.isoformat(), "to": now.isoformat(), "columns": COLUMNS, "points": data}
 

@@ -9,7 +9,7 @@ Like every path but ``/health`` it needs credentials (Prometheus: ``authorizatio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.http import HttpResponse
@@ -148,11 +148,12 @@ registry.register(DatabaseCollector())
 class AnyAccept(BaseContentNegotiation):
     """Scrapers ask for ``text/plain`` or OpenMetrics; the answer is the text format whatever they ask."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
-        return parsers[0] if parsers else None
+    def select_parser(self, request: Request, parsers: Iterable[Any]) -> Any:
+        return next(iter(parsers), None)
 
-    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
-        return renderers[0], renderers[0].media_type
+    def select_renderer(self, request: Request, renderers: Iterable[Any], format_suffix: str | None = None) -> Any:
+        first = next(iter(renderers))
+        return first, first.media_type
 
 
 class MetricsView(APIView):

@@ -25,13 +25,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from containers import deployments, engine, reconcile
+from containers.locks import job_lock
 from containers.models import Container, record
 from health.classify import Verdict
 from health.models import Probe, ProbeResult
+from orchestrator_site import outbound
+from orchestrator_site.processes import heartbeats
 from registry import endpoints
 from registry.models import ServiceEndpoint
 
 ACTOR = "prober"
+JOB = "probes"
 PROBE_HOST = "127.0.0.1"
 
 
@@ -46,21 +50,18 @@ class Outcome:
 
 
 def check_http(port: int, path: str, expected_status: int, timeout_s: float) -> Outcome:
-    """GET ``path`` on 127.0.0.1:``port``: passes when the answer has exactly ``expected_status``."""
-    started = time.monotonic()
-    conn = http.client.HTTPConnection(PROBE_HOST, port, timeout=timeout_s)
+    """GET ``path`` on 127.0.0.1:``port``: passes when the answer has exactly ``expected_status``.
+
+    ``timeout_s`` bounds the whole check (``orchestrator_site.outbound``), not each read: a container
+    that drips its answer a byte at a time fails the probe instead of holding the round.
+    """
     try:
-        conn.request("GET", path or "/", headers={"User-Agent": "orchestrator-probe", "Connection": "close"})
-        response = conn.getresponse()
-        response.read(65536)
+        answer = outbound.request_loopback(port, path or "/", deadline_s=timeout_s)
     except (OSError, http.client.HTTPException) as exc:
         return Outcome(False, f"{type(exc).__name__}: {exc}"[:255])
-    finally:
-        conn.close()
-    latency = (time.monotonic() - started) * 1000
-    ok = response.status == expected_status
-    detail = f"HTTP {response.status}" + ("" if ok else f", expected {expected_status}")
-    return Outcome(ok, detail, response.status, round(latency, 3))
+    ok = answer.status == expected_status
+    detail = f"HTTP {answer.status}" + ("" if ok else f", expected {expected_status}")
+    return Outcome(ok, detail, answer.status, round(answer.elapsed_s * 1000, 3))
 
 
 def check_tcp(port: int, timeout_s: float) -> Outcome:
@@ -121,6 +122,14 @@ def due(now: datetime) -> list[tuple[Probe, Container, ProbeResult | None]]:
     return work
 
 
+def run_scheduled() -> int:
+    """Beat's tick: a round, unless another process is running one or just ran one."""
+    with job_lock(JOB) as acquired:
+        if not acquired or not heartbeats.claim(JOB, settings.PROBE_TICK_S / 2):
+            return 0
+        return run_round()
+
+
 def run_round(now: datetime | None = None) -> int:
     """Check every due probe concurrently and apply the results; returns how many checks ran."""
     now = now or timezone.now()
@@ -173,22 +182,18 @@ def _restart(probe: Probe, container: Container, result: ProbeResult) -> None:
     if deployment.in_backoff():
         return  # crash-loop backoff: the restart waits like a new start would
     try:
-        engine.restart_container(container.docker_id)
+        deployments.restart_container(
+            container,
+            actor=ACTOR,
+            event="probe.restart",
+            message=f"{container.name} restarted: liveness probe failed {probe.failure_threshold} times in a row",
+            after={"kind": probe.kind, "failures": probe.failure_threshold, "detail": result.detail},
+        )
     except engine.ContainerNotFound:
         return  # the reconciler will notice it is gone
     result.consecutive_failures = 0
     result.save(update_fields=["consecutive_failures"])
-    record(
-        "probe.restart",
-        actor=ACTOR,
-        deployment=deployment,
-        container_docker_id=container.docker_id,
-        message=f"{container.name} restarted: liveness probe failed {probe.failure_threshold} times in a row",
-        after={"kind": probe.kind, "failures": probe.failure_threshold, "detail": result.detail},
-    )
     reconcile.count_crash(deployment, actor=ACTOR, reason=f"liveness probe of {container.name}")
-    # A restart may publish a new host port: the reconciler refreshes the row and the endpoint.
-    deployments.queue_converge(deployment.pk)
 
 
 def _set_readiness(container: Container, *, ready: bool) -> None:

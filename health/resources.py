@@ -1,7 +1,7 @@
 """The seed's ``GET /system/resources``: what the host has, what deployments reserve, what is left.
 
-"Available for admission" uses the same caps as ``containers.deployments.check_admission``
-(host CPUs and memory times the admission factors), so a start that fits here is admitted.
+"Available for admission" uses the caps admission uses (``containers.deployments.admission_caps``),
+so a start that fits here is admitted.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from containers import engine
-from containers.deployments import reserved
+from containers.deployments import admission_caps, reserved
 
 
 def disk_path(docker_root_dir: str) -> Path:
@@ -29,8 +29,8 @@ def report() -> dict[str, Any]:
     host = engine.host_info()
     managed = engine.list_containers(engine.instance_labels())
     reservation = reserved()
-    cpu_cap = Decimal(str(host.cpus * settings.ADMISSION_CPU_FACTOR))
-    memory_cap = int(host.memory_bytes * settings.ADMISSION_MEMORY_FACTOR)
+    caps = admission_caps(host)
+    cpu_cap, memory_cap = caps.cpu, caps.memory_bytes
     path = disk_path(host.docker_root_dir)
     disk = shutil.disk_usage(path)
     return {

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from health.models import HourRollup, MinuteRollup, Rollup, Snapshot
+from health.models import HourRollup, MinuteRollup, Snapshot
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -178,8 +178,8 @@ def _from_stored(rows: Iterable[tuple[Any, ...]]) -> Iterator[Summary]:
         )
 
 
-def _upsert(model: type[Rollup], summaries: list[Summary]) -> int:
-    rows = [
+def _upsert(model: type[MinuteRollup] | type[HourRollup], summaries: list[Summary]) -> int:
+    rows: list[Any] = [
         model(
             container_id=s.container_id,
             deployment_id=s.deployment_id,
@@ -207,7 +207,9 @@ def _upsert(model: type[Rollup], summaries: list[Summary]) -> int:
     return len(rows)
 
 
-def _resume_from(model: type[Rollup], width: timedelta, first_source: datetime | None) -> datetime | None:
+def _resume_from(
+    model: type[MinuteRollup] | type[HourRollup], width: timedelta, first_source: datetime | None
+) -> datetime | None:
     """Where to recompute from: the bucket before the last stored one (points may have come late)."""
     latest = model.objects.aggregate(latest=Max("bucket"))["latest"]
     if latest is not None:

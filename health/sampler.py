@@ -15,7 +15,7 @@ import logging
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -28,15 +28,16 @@ from health import classify, sources
 from health.models import ContainerHealth, Snapshot
 from health.readings import Reading
 from health.resources import disk_path
-from orchestrator_site.processes import durations
+from orchestrator_site.processes import durations, heartbeats
 from orchestrator_site.processes.models import Heartbeat
 
 log = logging.getLogger(__name__)
 
 ACTOR = "sampler"
 COMPONENT = "sampler"  # its Heartbeat row: the start of the last round that completed, and what it did
-# Claimed by the process taking beat's tick; apart from COMPONENT so a failing round doesn't look alive.
-CLAIM = "sampler-claim"
+# Claimed by the process taking beat's tick (its row: "sampler-claim"); apart from COMPONENT so a failing
+# round doesn't look alive.
+CLAIM_JOB = "sampler"
 EVENT_KIND = "health.class_changed"
 # The figures a round writes into each snapshot and ContainerHealth row; all None for a stopped container.
 FIGURES = [
@@ -231,21 +232,9 @@ def _record(result: RoundResult) -> None:
 # --- scheduling -----------------------------------------------------------------------------------
 
 
-def claim(now: datetime) -> bool:
-    """Whether this process should run the round now: no other process took a tick in the last half interval.
-
-    A conditional UPDATE, so two workers handed overlapping beat ticks never sample twice at once.
-    """
-    gap = timedelta(seconds=settings.SAMPLE_INTERVAL_S / 2)
-    if Heartbeat.objects.filter(component=CLAIM, seen_at__lte=now - gap).update(seen_at=now):
-        return True
-    _, created = Heartbeat.objects.get_or_create(component=CLAIM, defaults={"seen_at": now, "detail": {}})
-    return created
-
-
 def run_scheduled() -> RoundResult | None:
     """Beat's tick: a round, unless another process just ran one."""
-    if not claim(timezone.now()):
+    if not heartbeats.claim(CLAIM_JOB, settings.SAMPLE_INTERVAL_S / 2):
         return None
     return sample_round()
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied
@@ -28,7 +28,12 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT)
+@extend_schema(
+    responses={
+        200: OpenApiResponse(OpenApiTypes.OBJECT, description="Every component is ok"),
+        503: OpenApiResponse(OpenApiTypes.OBJECT, description="The same report, with `failing` naming what is down"),
+    }
+)
 @api_view(["GET"])
 def health_detailed(request: Request) -> Response:
     """Each component's status, latency and detail; 200 only when every one is ok. Under ``make run``'s
@@ -68,7 +73,12 @@ def system_resources(request: Request) -> Response:
     return Response(resources.report())
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT)
+@extend_schema(
+    responses={
+        200: OpenApiResponse(OpenApiTypes.OBJECT, description="Every part passed"),
+        503: OpenApiResponse(OpenApiTypes.OBJECT, description="The same report, with `failed` naming the parts"),
+    }
+)
 @api_view(["GET"])
 def test_integration(request: Request) -> Response:
     """Exercise every part for real; 200 when all pass, 503 naming the parts that failed.

@@ -7,9 +7,13 @@ surfacing as a confusing error later. ``NAME_FILE`` is honoured for secrets.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
+
+T = TypeVar("T")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -24,16 +28,37 @@ def envstr(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
-def envbool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
+def parse_bool(raw: str) -> bool:
+    """``true``/``yes``/``on``/``1`` or ``false``/``no``/``off``/``0``/empty, any case; ValueError otherwise.
+
+    Environment variables and query parameters (``?wait=true``) are read the same way.
+    """
     value = raw.strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
+    raise ValueError(f"{raw!r} is not true or false")
+
+
+def envbool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        return parse_bool(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}") from None
+
+
+def envparsed(name: str, default: str, parse: Callable[[str], T]) -> T:
+    """``$NAME`` (or ``default``) through ``parse``, e.g. a CPU limit or a memory size; a value ``parse``
+    refuses (ValueError) fails the start with its message."""
+    raw = envstr(name, default)
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} {exc}, got {raw!r}") from None
 
 
 def envint(name: str, default: int, *, minimum: int | None = None) -> int:

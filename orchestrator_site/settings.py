@@ -7,33 +7,53 @@ broker on a unix socket under var/ that ``make run`` starts itself. ``DATABASE_U
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from orchestrator_site.env import envbool, envfloat, envint, envlist, envstr
+from orchestrator_site import addresses as _addresses
+from orchestrator_site import varfiles
+from orchestrator_site.env import envbool, envfloat, envint, envlist, envparsed, envstr
 from orchestrator_site.schedules import gated
+from orchestrator_site.units import parse_cpu, parse_memory
 
+# var/ holds the SQLite database (env values, tokens, sessions), the broker's messages, SECRET_KEY and
+# the env encryption key: only the orchestrator's user may read it. Everything this process creates
+# (the database and its WAL, broker files, uploads, locks) is 0600, directories 0700.
+os.umask(0o077)
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(envstr("ORCHESTRATOR_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR = varfiles.private_dir(Path(envstr("ORCHESTRATOR_VAR_DIR", str(BASE_DIR / "var"))))
 
 
 def _secret_key() -> str:
-    """An explicit SECRET_KEY wins; otherwise one is generated once and kept in var/."""
+    """An explicit SECRET_KEY wins; otherwise one is generated once and kept in var/ (0600)."""
     explicit = envstr("SECRET_KEY", "")
     if explicit:
         return explicit
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return varfiles.create_once(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 
 
 SECRET_KEY = _secret_key()
+# Fernet keys for env values at rest (orchestrator_site/encryption.py), newest first; when empty a key
+# is created in var/env-encryption.key on first use.
+ENV_ENCRYPTION_KEYS = [k.strip() for k in envstr("ENV_ENCRYPTION_KEYS", "").replace("\n", ",").split(",") if k.strip()]
+
+
+def _disk_limit(raw: str) -> int | None:
+    """``CONTAINER_DISK_LIMIT`` like ``2g`` (k, m, g: binary units) in bytes; empty means none."""
+    text = raw.strip().lower()
+    if not text:
+        return None
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    number, unit = (text[:-1], text[-1]) if text[-1] in units else (text, "")
+    if not number.isdigit() or int(number) == 0:
+        raise ImproperlyConfigured(f"CONTAINER_DISK_LIMIT must be a size such as 512m or 2g, got {raw!r}")
+    return int(number) * units.get(unit, 1)
+
+
 DEBUG = envbool("DEBUG", False)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
@@ -51,6 +71,8 @@ INSTALLED_APPS = [
     "axes",
     "django_filters",
     "django_htmx",
+    "corsheaders",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "orchestrator_site.processes",
@@ -62,8 +84,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every request gets an id (X-Request-ID), and an unhandled exception a JSON 500 logged with it.
+    "orchestrator_site.errors.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may answer: a CORS preflight is answered here, and every answer to an
+    # allowed origin gets its headers.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -75,6 +103,56 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
+
+# --- transport security -----------------------------------------------------------------
+# TLS=true when users reach the console over HTTPS (directly or through a TLS-terminating proxy):
+# HTTP is redirected to HTTPS (but GET /health, for plain-HTTP health checks), cookies are sent
+# only over HTTPS, and browsers are told to use HTTPS only (HSTS). `manage.py check --deploy` is
+# clean with it. Behind a proxy that terminates TLS, TLS_PROXY_HEADER names the header it sets to
+# "https" (e.g. X-Forwarded-Proto); only set it when that proxy always sets or strips the header.
+TLS = envbool("TLS", False)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", TLS)
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", TLS)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", TLS)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if TLS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", TLS)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", TLS)
+_TLS_PROXY_HEADER = envstr("TLS_PROXY_HEADER", "")
+if _TLS_PROXY_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _TLS_PROXY_HEADER.upper().replace("-", "_"), "https")
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp) on every answer: scripts, styles, fonts and connections only
+# from this origin (the console serves htmx, Pico, uPlot and Swagger UI itself), no inline script
+# or style, no eval, no plugins, never framed. The console works under it (the browser tests
+# record every CSP violation and fail on one). CSP_REPORT_ONLY=true sends it as report-only.
+_csp = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+if envbool("CSP_REPORT_ONLY", False):  # (no CSP_* setting names: django-csp 4 takes them for its old format)
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
+
+# CORS (django-cors-headers) for the UI team's web app: the origins allowed to call the API from a
+# browser, e.g. CORS_ALLOWED_ORIGINS=https://ui.example.com; none by default. Only those origins
+# get Access-Control-Allow-Origin, and credentials (cookies, Authorization) are allowed only for
+# them. A browser app that writes with the session cookie also needs its origin in CSRF_TRUSTED_ORIGINS.
+CORS_ALLOWED_ORIGINS = envlist("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = True
 
 ROOT_URLCONF = "orchestrator_site.urls"
 WSGI_APPLICATION = "orchestrator_site.wsgi.application"
@@ -90,6 +168,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenancy.console.context",
+                "containers.views.engine.engine_context",
             ],
         },
     },
@@ -149,6 +228,8 @@ WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "uploads")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+# Registries images may be pulled from (host[:port], e.g. registry.example:5000, docker.io); empty: any.
+IMAGE_PULL_REGISTRIES = envlist("IMAGE_PULL_REGISTRIES", [])
 IMAGE_UPLOAD_MAX_BYTES = envint("IMAGE_UPLOAD_MAX_BYTES", 2 * 1024**3, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -206,8 +287,33 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ContainerStatusEnum": "containers.models.Container.Status",
         "DeploymentStateEnum": "containers.models.Deployment.State",
+        "EndpointStatusEnum": "registry.models.ServiceEndpoint.Status",
+        "AlertDeliveryStatusEnum": "health.models.alerts.AlertDelivery.Status",
+        # http/tcp: an endpoint's protocol and a probe's type are one choice set in the schema.
+        "ProtocolEnum": "registry.models.ServiceEndpoint.Protocol",
     },
 }
+
+# The seed's list paths (GET /containers, GET /registry/endpoints) answer one page of this many rows
+# unless ?limit= asks for another count (never more than the maximum); ``total`` counts them all.
+SEED_LIST_DEFAULT_LIMIT = envint("SEED_LIST_DEFAULT_LIMIT", 500, minimum=1)
+SEED_LIST_MAX_LIMIT = envint("SEED_LIST_MAX_LIMIT", max(1000, SEED_LIST_DEFAULT_LIMIT), minimum=1)
+
+# Log tails (console and API) keep at most this many bytes of a container's last lines.
+LOG_TAIL_MAX_BYTES = envint("LOG_TAIL_MAX_BYTES", 256 * 1024, minimum=1024)
+
+# Alert webhooks (health/alerts.py via orchestrator_site/outbound.py): networks a webhook may reach
+# although they are loopback, private or link-local (CIDRs; none by default), the whole exchange's
+# deadline, and how many deliveries run at once.
+WEBHOOK_ALLOWED_NETWORKS = envlist("WEBHOOK_ALLOWED_NETWORKS", [])
+try:
+    _addresses.parse_networks(WEBHOOK_ALLOWED_NETWORKS)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_NETWORKS: {_exc}") from None
+WEBHOOK_DEADLINE_S = envfloat("WEBHOOK_DEADLINE_S", 10.0, minimum=0.1)
+ALERT_SEND_THREADS = envint("ALERT_SEND_THREADS", 8, minimum=1)
+# SMTP calls of alert emails give up after this (Django's default is to wait forever).
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
 
 # --- Celery -----------------------------------------------------------------------
 # The embedded default is a private Redis that `make run` starts under supervision, listening on a
@@ -223,6 +329,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Tasks that wait on other people's servers (probes of containers' ports, alert webhooks and mail) run
+# on their own queue with their own worker, so slow peers never take the slots reconcile and sampling
+# need. Every worker command (scripts/run.sh, compose.yaml, the tests' fixture) names its queues.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+PEER_QUEUE = "peers"
+CELERY_TASK_ROUTES = {
+    "health.tasks.run_probes": {"queue": PEER_QUEUE},
+    "health.tasks.deliver_alerts": {"queue": PEER_QUEUE},
+}
+# The safety net for a task without limits of its own (each task sets its own).
+CELERY_TASK_SOFT_TIME_LIMIT = 300
+CELERY_TASK_TIME_LIMIT = 360
 RECONCILE_INTERVAL_S = envfloat("RECONCILE_INTERVAL_S", 5.0, minimum=0.5)
 HEARTBEAT_INTERVAL_S = envfloat("HEARTBEAT_INTERVAL_S", 10.0, minimum=1.0)
 # Health sampling (health/sampler.py): one round reads every managed container's counters.
@@ -236,7 +354,7 @@ ALERT_TICK_S = envfloat("ALERT_TICK_S", 3.0, minimum=0.5)
 AUTOSCALE_TICK_S = envfloat("AUTOSCALE_TICK_S", 15.0, minimum=1.0)
 # The load balancer's tick (registry/loadbalancer.py): start HAProxy if it is dead and make its
 # servers agree with the registry. Endpoint changes are also pushed at once, after their commit.
-LB_SYNC_INTERVAL_S = envfloat("LB_SYNC_INTERVAL_S", 2.0, minimum=0.5)
+LB_SYNC_INTERVAL_S = envfloat("LB_SYNC_INTERVAL_S", 5.0, minimum=0.5)
 # A tick that waited longer than its interval is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {
@@ -323,8 +441,9 @@ ORCHESTRATOR_INSTANCE = envstr("ORCHESTRATOR_INSTANCE", "default")
 DOCKER_HOST = envstr("DOCKER_HOST", "")
 DOCKER_TIMEOUT_S = envint("DOCKER_TIMEOUT_S", 30, minimum=1)
 MAX_REPLICAS = envint("MAX_REPLICAS", 100, minimum=1)
-DEFAULT_CPU_LIMIT = envstr("DEFAULT_CPU_LIMIT", "0.5")
-DEFAULT_MEMORY_LIMIT = envstr("DEFAULT_MEMORY_LIMIT", "128m")
+# Parsed once, here: a Decimal of cores and a number of bytes.
+DEFAULT_CPU_LIMIT = envparsed("DEFAULT_CPU_LIMIT", "0.5", parse_cpu)
+DEFAULT_MEMORY_LIMIT = envparsed("DEFAULT_MEMORY_LIMIT", "128m", parse_memory)
 # Admission: how much of the host's CPU and memory the managed containers may reserve.
 ADMISSION_CPU_FACTOR = envfloat("ADMISSION_CPU_FACTOR", 1.0, minimum=0.01)
 ADMISSION_MEMORY_FACTOR = envfloat("ADMISSION_MEMORY_FACTOR", 1.0, minimum=0.01)
@@ -334,6 +453,10 @@ BACKOFF_BASE_S = envfloat("BACKOFF_BASE_S", 1.0, minimum=0.0)
 BACKOFF_CAP_S = envfloat("BACKOFF_CAP_S", 300.0, minimum=0.0)
 RECONCILE_PARALLELISM = envint("RECONCILE_PARALLELISM", 8, minimum=1)
 DEMO_IMAGE = envstr("DEMO_IMAGE", "orchestrator-demo:latest")
+# Each deployment's containers on their own bridge network (created on demand, removed with it).
+DEPLOYMENT_NETWORKS = envbool("DEPLOYMENT_NETWORKS", True)
+# A cap on each container's writable layer, applied where the storage driver enforces one (see README).
+CONTAINER_DISK_LIMIT_BYTES = _disk_limit(envstr("CONTAINER_DISK_LIMIT", ""))
 # --- load balancer and discovery (registry/) ------------------------------------------
 # HAProxy, Debian's package: one frontend per service on 127.0.0.1, changed through its Runtime API.
 LB_ENABLED = envbool("LB_ENABLED", True)
@@ -352,6 +475,9 @@ if LB_PORT_MIN > LB_PORT_MAX:
     raise ImproperlyConfigured("LB_PORT_MIN must not be above LB_PORT_MAX")
 # Server slots per backend at least; a backend that outgrows its slots is given more by a reload.
 LB_MIN_SLOTS = envint("LB_MIN_SLOTS", 8, minimum=1)
+# A container about to be removed is drained in HAProxy first: its stop waits until HAProxy counts no
+# session on it, or this long.
+LB_DRAIN_TIMEOUT_S = envfloat("LB_DRAIN_TIMEOUT_S", 10.0, minimum=0.0)
 # Blocking discovery queries: the longest ?wait= accepted (longer ones are refused with a 400).
 DISCOVERY_MAX_WAIT_S = envfloat("DISCOVERY_MAX_WAIT_S", 600.0, minimum=1.0)
 # How often a process's watch hub polls the registry index (PostgreSQL also notifies at once).

@@ -57,7 +57,7 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
     if handles(scope):
         await app(scope, receive, send)
     else:
-        await django_application(scope, receive, send)
+        await django_application(scope, receive, send)  # type: ignore[arg-type]  # the same ASGI callables
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,7 +66,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await _json(send, 405, {"error": f'Method "{request.method}" not allowed.'}, {"Allow": "GET, HEAD"})
         return
     allowed = await _authenticated(request)
-    if allowed is False:
+    if allowed is False or allowed is True:  # True is never returned: narrows the type
         await _json(send, 401, {"error": "Authentication credentials were not provided."})
         return
     name = str(scope["path"])[len(PREFIX) :].strip("/")
@@ -193,7 +193,9 @@ def _authenticate(request: HttpRequest) -> frozenset[int] | None | bool:
 
     close_old_connections()
     authenticators = [
-        cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES if not issubclass(cls, SessionAuthentication)
+        cls()  # type: ignore[operator]  # the setting holds classes once DRF imported them
+        for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES
+        if not issubclass(cls, SessionAuthentication)  # type: ignore[arg-type]
     ]
     wanted: int | None = None
     try:

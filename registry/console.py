@@ -14,11 +14,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from containers.views.dashboard import refresh_when_logged_out
+from containers.views.htmx import partial_of, refresh_when_logged_out
 from registry import haproxy, loadbalancer
 from registry.models import Service, ServiceEndpoint
 from tenancy.access import access
@@ -58,10 +57,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @refresh_when_logged_out
 @login_required
+@partial_of("console-services")
 def service_rows(request: HttpRequest) -> HttpResponse:
     """The page's live part, polled every 2 s; a browser opening it directly gets the whole page."""
-    if not request.htmx:
-        return redirect("/console/services/")
-    response = render(request, "registry/partials/services.html", services_context(request))
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render(request, "registry/partials/services.html", services_context(request))

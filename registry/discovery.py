@@ -159,7 +159,7 @@ def list_body(query: Query, services_of: QuerySet[Service] | None = None) -> tup
     for service in (
         (Service.objects.all() if services_of is None else services_of).filter(retired_at__isnull=True).order_by("name")
     ):
-        row = counts.get(service.name, {})
+        row: Any = counts.get(service.name, {})
         services.append(
             {
                 "name": service.name,

@@ -14,9 +14,10 @@ from registry.models import ServiceEndpoint
 
 
 def save(serializer: serializers.Serializer[Any], instance: ServiceEndpoint | None, actor: str) -> ServiceEndpoint:
-    data = serializer.validated_data
+    data = dict(serializer.validated_data)
+    organization = data.pop("organization", None) or serializer.context["access"].organization
     if instance is None:
-        return endpoints.register(actor=actor, organization=serializer.context["access"].organization, **data)
+        return endpoints.register(actor=actor, organization=organization, **data)
     return endpoints.set_status(instance, data["status"], actor=actor)
 
 

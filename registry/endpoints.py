@@ -104,7 +104,7 @@ def register(
         )
         raise ServiceNameTaken(message, field="service")
     if ServiceEndpoint.objects.filter(
-        organization_id=endpoint.organization_id, service=service, host=host, port=port
+        organization=endpoint.organization, service=service, host=host, port=port
     ).exists():
         _refuse_duplicate(service, host, port, actor)
     try:
@@ -202,7 +202,7 @@ def _register_container(deployment: Deployment, container: Container) -> None:
     assert container.host_port is not None
     service = services.name_for(deployment)
     stale = ServiceEndpoint.objects.filter(
-        organization_id=deployment.organization_id, service=service, host=AUTO_HOST, port=container.host_port
+        organization=deployment.organization, service=service, host=AUTO_HOST, port=container.host_port
     ).first()
     if stale is not None:
         # The address was registered by hand (or by a container now gone): ours now runs there.

@@ -74,7 +74,7 @@ def desired() -> dict[str, Backend]:
         addr = resolved[host]
         if addr is None or (ipaddress.ip_address(addr).is_loopback and port in ours):
             continue  # unresolvable, or one of our own frontends: a loop, never a server
-        servers[name].append(Server(addr, port, LB_STATES[status]))
+        servers[name].append(Server(addr, port, LB_STATES[status]))  # type: ignore[index]  # a Status value
     return {
         name: Backend(name, port, mode, tuple(sorted(servers[name], key=lambda s: (s.addr, s.port))))
         for name, port, mode in services

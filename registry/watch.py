@@ -86,7 +86,11 @@ class Hub:
         self.start()
         loop = asyncio.get_running_loop()
         event = asyncio.Event()
-        waiter = Waiter(index, lambda: loop.call_soon_threadsafe(event.set))
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(event.set)
+
+        waiter = Waiter(index, wake)
         if not self._add(key, waiter):
             return True
         try:

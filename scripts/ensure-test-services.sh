@@ -10,7 +10,8 @@ source "$(dirname "$0")/lib.sh"
 
 PG_VERSION=15 PG_CLUSTER=main
 
-\1"$ROOT/scripts/ensure-engine.sh"
+ensure_pkgs postgresql redis-server docker-registry haproxy chromium docker-compose debootstrap
+"$ROOT/scripts/ensure-engine.sh"
 
 # --- PostgreSQL ---------------------------------------------------------------------------
 pg_ok() { # the orchestrator role can log in over TCP, to its database, and may create databases

@@ -23,6 +23,9 @@ ensure_pkgs redis-server curl haproxy
 # HAProxy is the supervisor's (program haproxy below): the load balancer tick only re-syncs it.
 export HAPROXY_START=never
 WATCH_PORT=${ORCHESTRATOR_WATCH_PORT:-$((PORT + 1))}
+# var/ (database, logs, broker, keys) is readable by this user only: logs and files created below are 0600.
+umask 077
+chmod 700 "$VAR"
 
 # One run per var dir: exactly one beat may exist. supervisord (exec'd below) keeps holding the lock.
 exec 9>"$VAR/run.lock"
@@ -106,7 +109,10 @@ INI
   program web "$BIN/gunicorn" orchestrator_site.wsgi -b "127.0.0.1:$PORT" --workers 2 --threads 4 --timeout 120 \
     --access-logfile -
   program worker "$BIN/celery" -A orchestrator_site worker -l info --concurrency 4 --without-gossip \
-    --without-mingle -n "orchestrator@%h"
+    --without-mingle -n "orchestrator@%h" -Q celery
+  # Probes and alert deliveries wait on other servers: their own queue and worker, so reconcile never starves.
+  program peer-worker "$BIN/celery" -A orchestrator_site worker -l info --concurrency 4 --without-gossip \
+    --without-mingle -n "peers@%h" -Q peers
   program beat "$BIN/celery" -A orchestrator_site beat -l info -s "$VAR/celerybeat-schedule"
   program watcher "$BIN/python" manage.py watch_engine
   # The load balancer: renders its config from the registry, then runs HAProxy (master-worker) in the foreground.

@@ -4,6 +4,9 @@
 "use strict";
 
 (function () {
+  // The page's script runs: controls that need it (− and + of a replicas number) are shown.
+  document.documentElement.classList.add("js");
+
   // A swap target marked data-swap-errors (or inside one) shows the server's 4xx answer (the form
   // with errors at the field) in place, instead of htmx's default of ignoring error responses.
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -33,6 +36,13 @@
   });
   document.addEventListener("htmx:sendError", function (event) {
     showRequestError(event, "The connection to the server was lost before it answered. Check the file size and try again.");
+  });
+
+  // A select marked data-submit-on-change (the organization switcher) submits its form when changed:
+  // a listener here, since the Content-Security-Policy refuses inline handlers (onchange="...").
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest && event.target.closest("select[data-submit-on-change]");
+    if (select && select.form) select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit();
   });
 
   // Upload progress: htmx re-fires the XHR's upload progress as htmx:xhr:progress on the form.
@@ -190,6 +200,36 @@
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("main form[method=post] [aria-invalid=true]");
     if (form) form.focus();
+  });
+
+  // − and + beside a replicas number change the number only; Apply (a submit) applies it. The form
+  // says when its number is not applied yet. One model on the list and on a deployment's page.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-step]");
+    if (!button) return;
+    var input = button.form && button.form.querySelector("input[name=replicas]");
+    if (!input) return;
+    if (Number(button.dataset.step) > 0) input.stepUp(); else input.stepDown();
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("form.scale input[name=replicas]")) return;
+    var dirty = input.value !== input.defaultValue;
+    input.form.classList.toggle("unapplied", dirty);
+    var note = input.form.querySelector(".unapplied-note");
+    if (note) note.textContent = dirty ? "Not applied yet: " + input.defaultValue + " → " + input.value : "";
+  });
+
+  // A poll never overwrites what someone is editing: it is skipped while a field in the polled
+  // region differs from what the server sent (typed into, or stepped with − and +).
+  function editing(region) {
+    return Array.prototype.some.call(region.querySelectorAll("input, select, textarea"), function (field) {
+      return field.type !== "hidden" && field.value !== field.defaultValue;
+    });
+  }
+  document.addEventListener("htmx:confirm", function (event) {
+    if (polling(event.detail.elt) && editing(event.detail.elt)) event.preventDefault();
   });
 
   // Lost contact: while the page's polling requests fail (no answer at all, or a gateway's), a

@@ -20,10 +20,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from tenancy import members, quotas, roles, tokens
-from tenancy.access import access, switch
+from tenancy.access import Access, access, switch
 from tenancy.errors import TenancyError
-from tenancy.models import ApiToken, Membership
+from tenancy.models import ApiToken, Membership, Organization
 from tenancy.scope import get_or_404, scope
+
+
+def _current_organization(current: Access) -> Organization:
+    """The organization the caller acts in; a user in none has nothing to change (404)."""
+    if current.organization is None:
+        raise Http404("You belong to no organization.")
+    return current.organization
 
 
 def _fail(request: HttpRequest, exc: TenancyError) -> None:
@@ -52,7 +59,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
     current = access(request)
     rows = scope(Membership.objects.select_related("user"), current).order_by("user__username")
     if current.staff:
-        rows = rows.filter(organization_id=current.organization_id)
+        rows = rows.filter(organization=current.organization)
     context = {"memberships": rows, "roles": roles.Role.choices}
     return render(request, "tenancy/members.html", context)
 
@@ -62,9 +69,8 @@ def member_list(request: HttpRequest) -> HttpResponse:
 def member_add(request: HttpRequest) -> HttpResponse:
     current = access(request)
     try:
-        members.add_member(
-            current.organization, request.POST.get("username", ""), request.POST.get("role", ""), access=current
-        )
+        username, role = request.POST.get("username", ""), request.POST.get("role", "")
+        members.add_member(_current_organization(current), username, role, access=current)
         messages.success(request, f"{request.POST.get('username')} added.")
     except TenancyError as exc:
         _fail(request, exc)
@@ -176,7 +182,7 @@ def quota_edit(request: HttpRequest) -> HttpResponse:
         for name, _, unit in quotas.QUOTAS:
             raw = request.POST.get(name, "").strip()
             values[name] = _parse_quota(name, raw, unit)
-        quotas.set_quotas(current.organization, values, access=current)
+        quotas.set_quotas(_current_organization(current), values, access=current)
         messages.success(request, "Quotas saved.")
     except TenancyError as exc:
         _fail(request, exc)

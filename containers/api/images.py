@@ -6,6 +6,7 @@ Every entry point calls the actions in ``containers.images``; errors become JSON
 
 from __future__ import annotations
 
+import builtins
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -24,6 +25,7 @@ from rest_framework.response import Response
 from containers import images
 from containers.models import Deployment, Image, actor_name
 from containers.refusals import Refused, refuse
+from orchestrator_site.schema import ErrorSerializer as ERROR
 from tenancy.access import access
 from tenancy.roles import READ
 from tenancy.scope import scope
@@ -70,7 +72,7 @@ class LimitedUploadHandler(TemporaryFileUploadHandler):
 class ImageSerializer(serializers.ModelSerializer):
     created = serializers.DateTimeField(source="image_created_at", read_only=True, allow_null=True)
     # Reads the prefetched deployments (see ImageViewSet.get_queryset): no query per image.
-    used_by = serializers.SlugRelatedField(source="deployments", slug_field="name", many=True, read_only=True)
+    used_by: Any = serializers.SlugRelatedField(source="deployments", slug_field="name", many=True, read_only=True)
 
     class Meta:
         model = Image
@@ -80,6 +82,11 @@ class ImageSerializer(serializers.ModelSerializer):
 
 class ImageUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A `docker save` tar.")
+    replace = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Move tags that already name another image (administrators only; recorded as image.replaced)",
+    )
 
 
 class ImagePullSerializer(serializers.Serializer):
@@ -143,7 +150,11 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
 
     @extend_schema(
         request={"multipart/form-data": ImageUploadSerializer},
-        responses={201: ImageSerializer(many=True), 200: ImageSerializer(many=True)},
+        responses={
+            201: ImageSerializer(many=True),
+            200: ImageSerializer(many=True),
+            413: OpenApiResponse(ERROR, description="Larger than the limit"),
+        },
     )
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
     def upload(self, request: Request) -> Response:
@@ -155,6 +166,8 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
             loaded = images.upload_image(
                 Path(upload.temporary_file_path()),
                 actor=actor_name(request.user),
+                replace=serializer.validated_data["replace"],
+                user=request.user,
                 organization=access(request).organization,
             )
         finally:
@@ -165,7 +178,10 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
             self._serialize(loaded.images), status=status.HTTP_201_CREATED if brought_new else status.HTTP_200_OK
         )
 
-    @extend_schema(request=ImagePullSerializer, responses={201: ImageSerializer})
+    @extend_schema(
+        request=ImagePullSerializer,
+        responses={201: ImageSerializer, 422: OpenApiResponse(ERROR, description="The registry refused the pull")},
+    )
     @action(detail=False, methods=["post"], parser_classes=[JSONParser])
     def pull(self, request: Request) -> Response:
         """Pull an image from its registry; credentials are used for this pull only, never kept."""
@@ -177,11 +193,12 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
             data["username"],
             data["password"],
             actor=actor_name(request.user),
+            user=request.user,
             organization=access(request).organization,
         )
         return Response(self._serialize([image])[0], status=status.HTTP_201_CREATED)
 
-    def _serialize(self, rows: list[Image]) -> Any:
+    def _serialize(self, rows: builtins.list[Image]) -> Any:
         fresh = self.get_queryset().filter(pk__in=[row.pk for row in rows])
         return ImageSerializer(fresh, many=True).data
 

@@ -17,7 +17,6 @@ import json
 import re
 from typing import Any
 
-from django.conf import settings
 from django.http.request import RawPostDataException
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -29,6 +28,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from containers import deployments
+from containers.api import paging
+from containers.api.engine_flag import EngineStateSerializer, engine_object
 from containers.api.serializers import (
     DeploymentSerializer,
     SeedContainerSerializer,
@@ -37,7 +38,9 @@ from containers.api.serializers import (
     container_url,
 )
 from containers.api.views import deployments_queryset
+from containers.images import MAX_NAME_LENGTH
 from containers.models import Container, Deployment, actor_name
+from orchestrator_site.schema import ErrorSerializer
 from tenancy.access import Access, access
 from tenancy.permissions import require
 from tenancy.scope import scope
@@ -46,10 +49,7 @@ _HEX_PREFIX = re.compile(r"^[0-9a-f]{12,64}$")
 IMAGE = OpenApiParameter(
     "image", OpenApiTypes.STR, OpenApiParameter.PATH, description="Image reference, e.g. registry:5000/team/app:1.2"
 )
-ERROR = OpenApiResponse(
-    inline_serializer("SeedError", {"error": serializers.CharField(), "fields": serializers.DictField()}),
-    description="What is wrong, and with which field",
-)
+ERROR = OpenApiResponse(ErrorSerializer, description="What is wrong, and with which field")
 STARTED_CONTAINER = inline_serializer(
     "SeedStartedContainer",
     {
@@ -115,6 +115,13 @@ def validated(serializer_class: type[serializers.Serializer], data: dict[str, An
     return dict(serializer.validated_data)
 
 
+def checked_image(image: str) -> str:
+    """The image of the path; a reference longer than any image's is a 400 naming ``image``, without echoing it."""
+    if len(image) > MAX_NAME_LENGTH:
+        raise ValidationError({"image": [f"is {len(image)} characters long: at most {MAX_NAME_LENGTH}"]})
+    return image
+
+
 def find_container(key: str, who: Access, field: str = "id") -> Container:
     """One of the caller's containers by Docker id (full or a prefix of at least 12), by name, or by its row's id."""
     rows = scope(Container.objects.select_related("deployment__image"), who)
@@ -146,19 +153,27 @@ class ContainersView(APIView):
     @extend_schema(
         operation_id="seed_containers_list",
         tags=["seed"],
-        summary="Every managed container (the seed's list)",
+        summary="Every managed container (the seed's list), a page at a time",
+        parameters=paging.PARAMETERS,
         responses=inline_serializer(
             "SeedContainerList",
-            {"containers": SeedContainerSerializer(many=True), "total": serializers.IntegerField()},
+            {
+                "containers": SeedContainerSerializer(many=True),
+                "total": serializers.IntegerField(help_text="Every managed container, not just this page"),
+                "limit": serializers.IntegerField(),
+                "offset": serializers.IntegerField(),
+                "engine": EngineStateSerializer,
+            },
         ),
     )
     def get(self, request: Request) -> Response:
+        page = paging.window(request)
         # Each row shows its deployment's name, limits and image: joined, not fetched per row.
         rows = scope(Container.objects.select_related("deployment__image"), access(request)).order_by(
             "deployment__name", "created_at", "pk"
         )
-        data = SeedContainerSerializer(rows, many=True).data
-        return Response({"containers": data, "total": len(data)})
+        data = SeedContainerSerializer(rows[page.offset : page.offset + page.limit], many=True).data
+        return Response({"containers": data, "total": rows.count(), **page.as_dict(), "engine": engine_object()})
 
 
 class StartImageView(APIView):
@@ -183,17 +198,10 @@ class StartImageView(APIView):
     def post(self, request: Request, image: str) -> Response:
         require(request)
         who = access(request)
+        image = checked_image(image)
         values = validated(SeedStartSerializer, json_body(request))
         resources = values.get("resources") or {}
-        # What ran before, so the answer lists what this call started whoever converged it.
-        name = deployments.name_for_image(image)
-        mine = Deployment.objects.filter(organization_id=who.organization_id, name=name)
-        before = set(Container.objects.filter(deployment__in=mine).values_list("docker_id", flat=True))
-        has = mine.values_list("replicas", flat=True).first() or 0
-        if has + values["count"] > settings.MAX_REPLICAS:
-            room = max(0, settings.MAX_REPLICAS - has)
-            raise ValidationError({"count": [f"{image} already has {has} replicas: at most {room} more"]})
-        deployment, outcome = deployments.start_image(
+        result = deployments.start_image(
             image,
             values["count"],
             cpu_limit=resources.get("cpu_limit"),
@@ -202,8 +210,11 @@ class StartImageView(APIView):
             actor=actor_name(request.user),
             organization=who.organization,
         )
-        fresh = deployments_queryset().get(pk=deployment.pk)
-        started = [c for c in fresh.containers.all() if c.docker_id not in before]
+        fresh = deployments_queryset().filter(pk=result.deployment.pk).first()
+        if fresh is None:
+            raise deployments.NotFound(f"{result.deployment.name} was deleted while this start ran", field="image")
+        ours = {c.docker_id for c in result.containers}
+        started = [c for c in fresh.containers.all() if c.docker_id in ours]
         body: dict[str, Any] = {
             "started": [c.docker_id for c in started],
             "deployment": DeploymentSerializer(fresh).data,
@@ -217,10 +228,10 @@ class StartImageView(APIView):
                 }
                 for c in started
             ],
-            "failed": list(outcome.failed),
+            "failed": list(result.failed),
         }
-        if not started and outcome.failed:
-            body["error"] = f"no container started: {outcome.failed[0]}"
+        if not started and result.failed:
+            body["error"] = f"no container started: {result.failed[0]}"
             return Response(body, status=status.HTTP_502_BAD_GATEWAY)
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -241,6 +252,7 @@ class StopImageView(APIView):
     def post(self, request: Request, image: str) -> Response:
         require(request)
         who = access(request)
+        image = checked_image(image)
         values = validated(SeedStopSerializer, json_body(request))
         actor = actor_name(request.user)
         if values.get("instanceId"):
@@ -258,18 +270,13 @@ class StopImageView(APIView):
                     "deployments": [deployment_summary(container.deployment)],
                 }
             )
-        of_image = Container.objects.filter(
-            deployment__organization_id=who.organization_id, deployment__image__reference=image
-        )
-        before = list(of_image.order_by("created_at", "pk").values_list("docker_id", flat=True))
         stopped = deployments.stop_image(image, actor=actor, organization=who.organization)
-        remaining = set(of_image.values_list("docker_id", flat=True))
         return Response(
             {
                 "stopped": True,
                 "image": image,
-                "containers": [docker_id for docker_id in before if docker_id not in remaining],
-                "deployments": [deployment_summary(d) for d in stopped],
+                "containers": stopped.removed,
+                "deployments": [deployment_summary(d) for d in stopped.deployments],
             }
         )
 

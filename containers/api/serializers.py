@@ -1,6 +1,6 @@
 """Serializers for deployments, containers and events, and the fields that parse what users type.
 
-Validation lives here (``containers.limits`` turned into fields); changes go through
+Validation lives here (``orchestrator_site.units`` and ``containers.limits`` turned into fields); changes go through
 ``containers.deployments`` in the views, never through ``serializer.save()``.
 Env values are secrets: they are accepted but never written back (only ``env_keys`` are).
 """
@@ -13,16 +13,25 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.validators import UniqueValidator
 
-from containers.limits import format_memory, parse_cpu, parse_memory
+from containers.api.engine_flag import EngineAvailableField
+from containers.deployments import ALLOWED_CAPABILITIES
+from containers.limits import replicas_problem
 from containers.models import Container, Deployment, Event, Image
 from containers.names import name_problem
+from orchestrator_site.units import format_memory, parse_cpu, parse_memory
+from tenancy.access import access
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What a deployment stores of a client's command and environment is capped (what is echoed is cut
+# short by containers.api.errors).
+MAX_COMMAND_ARGS = 256
+MAX_COMMAND_CHARS = 32_768
+MAX_ENV_VARS = 256
+# A container without a published port has no URL.
+NULLABLE_URI = {"type": "string", "format": "uri", "nullable": True}
 
 
 @extend_schema_field(
@@ -68,12 +77,18 @@ class CommandField(serializers.Field):
     def to_internal_value(self, data: Any) -> list[str]:
         if isinstance(data, str):
             try:
-                return shlex.split(data)
+                command = shlex.split(data)
             except ValueError as exc:
                 raise serializers.ValidationError(f"cannot split the command: {exc}") from None
-        if isinstance(data, list) and all(isinstance(item, str) for item in data):
-            return list(data)
-        raise serializers.ValidationError("must be a list of strings or a string")
+        elif isinstance(data, list) and all(isinstance(item, str) for item in data):
+            command = list(data)
+        else:
+            raise serializers.ValidationError("must be a list of strings or a string")
+        if len(command) > MAX_COMMAND_ARGS or sum(len(arg) for arg in command) > MAX_COMMAND_CHARS:
+            raise serializers.ValidationError(
+                f"at most {MAX_COMMAND_ARGS} arguments of {MAX_COMMAND_CHARS} characters in all"
+            )
+        return command
 
     def to_representation(self, value: list[str]) -> list[str]:
         return list(value)
@@ -89,6 +104,8 @@ class EnvField(serializers.DictField):
             for key, value in data.items():
                 if not isinstance(value, str):
                     raise serializers.ValidationError({key: ["must be a string"]})
+        if isinstance(data, dict) and len(data) > MAX_ENV_VARS:
+            raise serializers.ValidationError(f"at most {MAX_ENV_VARS} variables")
         env = super().to_internal_value(data)
         bad = sorted(key for key in env if not _ENV_KEY.match(key))
         if bad:
@@ -96,11 +113,10 @@ class EnvField(serializers.DictField):
         return env
 
 
-def check_replicas(value: int) -> int:
-    # Read at validation time, not import time, so the setting can change without a restart.
-    if value > settings.MAX_REPLICAS:
-        raise serializers.ValidationError(f"must be at most {settings.MAX_REPLICAS}")
-    return value
+def check_replicas(value: int) -> None:
+    problem = replicas_problem(value)
+    if problem:
+        raise serializers.ValidationError(problem)
 
 
 class ContainerBriefSerializer(serializers.ModelSerializer):
@@ -140,31 +156,34 @@ class DeploymentSerializer(serializers.ModelSerializer):
     command = CommandField(required=False)
     env = EnvField(required=False, write_only=True)
     env_keys = serializers.SerializerMethodField()
+    capabilities = serializers.ListField(
+        child=serializers.ChoiceField(choices=ALLOWED_CAPABILITIES),
+        required=False,
+        max_length=len(ALLOWED_CAPABILITIES),
+        help_text="Capabilities to give back after all are dropped; they apply once an administrator approves",
+    )
     running_replicas = serializers.IntegerField(read_only=True, help_text="Containers running now (current spec)")
     containers = ContainerBriefSerializer(many=True, read_only=True)
+    engine_available = EngineAvailableField()
 
     class Meta:
         model = Deployment
         fields = [
             "id", "name", "image", "replicas", "cpu_limit", "memory_limit", "memory_limit_bytes", "container_port",
-            "command", "env", "env_keys", "restart_policy", "state", "generation", "running_replicas",
-            "crash_count", "backoff_until", "last_error", "containers", "created_at", "updated_at",
+            "command", "env", "env_keys", "restart_policy", "capabilities", "capabilities_approved",
+            "read_only_root", "state", "generation", "image_docker_id", "running_replicas",
+            "crash_count", "backoff_until", "last_error", "containers", "engine_available", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = [
             "memory_limit_bytes", "state", "generation", "crash_count", "backoff_until", "last_error",
-            "created_at", "updated_at",
+            "created_at", "updated_at", "capabilities_approved", "image_docker_id",
         ]  # fmt: skip
         # The name's shape is checked by validate_name in plain words, instead of the slug pattern's
-        # "Enter a valid slug"; uniqueness stays a field error.
-        extra_kwargs = {
-            "name": {
-                "validators": [
-                    UniqueValidator(
-                        queryset=Deployment.objects.all(), message="a deployment with this name already exists"
-                    )
-                ]
-            }
-        }
+        # "Enter a valid slug"; uniqueness (within the caller's organization) stays a field error there.
+        extra_kwargs: dict[str, dict[str, Any]] = {"name": {"validators": []}}
+
+    def validate_capabilities(self, value: list[str]) -> list[str]:
+        return sorted(set(value))
 
     def get_env_keys(self, deployment: Deployment) -> list[str]:
         return sorted(deployment.env)
@@ -174,13 +193,18 @@ class DeploymentSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("cannot be changed; create a new deployment instead")
         if self.instance is None and (problem := name_problem(value)) is not None:
             raise serializers.ValidationError(problem)
+        request = self.context.get("request")
+        if self.instance is None and request is not None:
+            # Names are unique per organization: another organization's "web" is neither a clash nor shown.
+            if Deployment.objects.filter(organization=access(request).organization, name=value).exists():
+                raise serializers.ValidationError("a deployment with this name already exists")
         return value
 
     def with_defaults(self) -> dict[str, Any]:
         """The validated values for a new deployment, with the configured default limits filled in."""
         values = dict(self.validated_data)
-        values.setdefault("cpu_limit", parse_cpu(settings.DEFAULT_CPU_LIMIT))
-        values.setdefault("memory_limit_bytes", parse_memory(settings.DEFAULT_MEMORY_LIMIT))
+        values.setdefault("cpu_limit", settings.DEFAULT_CPU_LIMIT)
+        values.setdefault("memory_limit_bytes", settings.DEFAULT_MEMORY_LIMIT)
         return values
 
 
@@ -197,16 +221,18 @@ class ContainerSerializer(serializers.ModelSerializer):
     image = serializers.CharField(source="deployment.image.reference", read_only=True)
     short_id = serializers.CharField(read_only=True)
     url = serializers.SerializerMethodField()
+    engine_available = EngineAvailableField()
 
     class Meta:
         model = Container
         fields = [
             "id", "docker_id", "short_id", "name", "deployment", "deployment_name", "image", "generation", "status",
-            "host_port", "url", "exit_code", "restart_count", "started_at", "created_at", "updated_at",
+            "host_port", "url", "exit_code", "restart_count", "started_at", "engine_available", "created_at",
+            "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(NULLABLE_URI)
     def get_url(self, container: Container) -> str | None:
         return container_url(container)
 
@@ -226,7 +252,7 @@ class LogsSerializer(serializers.Serializer):
 class EventSerializer(serializers.ModelSerializer):
     """One line of the append-only event log."""
 
-    deployment_name = serializers.CharField(source="deployment.name", read_only=True, default=None)
+    deployment_name = serializers.CharField(source="deployment.name", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Event
@@ -279,7 +305,7 @@ class SeedContainerSerializer(serializers.Serializer):
     created = serializers.DateTimeField(source="created_at")
     created_at = serializers.DateTimeField()
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(NULLABLE_URI)
     def get_url(self, container: Container) -> str | None:
         return container_url(container)
 

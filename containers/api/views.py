@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from containers import deployments, engine, reconcile
+from containers.api.engine_flag import EngineStatePagination
 from containers.api.serializers import (
     ContainerSerializer,
     DeploymentSerializer,
@@ -32,24 +33,21 @@ from containers.api.serializers import (
 )
 from containers.filtersets import ContainerFilterSet, DeploymentFilterSet, EventFilterSet
 from containers.models import Container, Deployment, Event, actor_name
+from orchestrator_site.env import parse_bool
 from tenancy.access import access
 from tenancy.scope import scope
 
 WAIT = OpenApiParameter(
     "wait", OpenApiTypes.BOOL, description="Converge before answering and show the result (default false)"
 )
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
 
 
 def wants_wait(request: Request) -> bool:
     """``?wait=true``: converge synchronously; anything that is not a boolean is a 400 naming ``wait``."""
-    raw = request.query_params.get("wait", "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise serializers.ValidationError({"wait": ["must be true or false"]})
+    try:
+        return parse_bool(request.query_params.get("wait", ""))
+    except ValueError:
+        raise serializers.ValidationError({"wait": ["must be true or false"]}) from None
 
 
 def deployments_queryset() -> QuerySet[Deployment]:
@@ -79,6 +77,7 @@ class DeploymentViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = DeploymentSerializer
+    pagination_class = EngineStatePagination
     filterset_class = DeploymentFilterSet
     ordering_fields = ["name", "state", "replicas", "created_at", "updated_at"]
     ordering = ["name"]
@@ -90,7 +89,7 @@ class DeploymentViewSet(
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         wait = wants_wait(request)
-        serializer = self.get_serializer(data=request.data)
+        serializer = DeploymentSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         deployment = deployments.create_deployment(
             actor=actor_name(request.user), organization=access(request).organization, **serializer.with_defaults()
@@ -137,6 +136,37 @@ class DeploymentViewSet(
         deployments.stop(deployment, actor=actor_name(request.user))
         return self._answer(deployment, wait, status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        summary="Approve the capabilities the deployment asks for (administrators only); recreates its containers",
+        request=None,
+        parameters=[WAIT],
+        responses={
+            200: DeploymentSerializer,
+            202: DeploymentSerializer,
+            403: OpenApiResponse(description="Not an administrator"),
+            409: OpenApiResponse(description="The deployment asks for no capabilities"),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="approve-capabilities")
+    def approve_capabilities(self, request: Request, pk: str | None = None) -> Response:
+        wait = wants_wait(request)
+        deployment = self.get_object()
+        deployments.approve_capabilities(deployment, actor=actor_name(request.user), user=request.user)
+        return self._answer(deployment, wait, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Recreate the containers on the image their tag names now (containers run a pinned image id)",
+        request=None,
+        parameters=[WAIT],
+        responses={200: DeploymentSerializer, 202: DeploymentSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def rollout(self, request: Request, pk: str | None = None) -> Response:
+        wait = wants_wait(request)
+        deployment = self.get_object()
+        deployments.rollout(deployment, actor=actor_name(request.user))
+        return self._answer(deployment, wait, status.HTTP_202_ACCEPTED)
+
     def _answer(self, deployment: Deployment, wait: bool, code: int) -> Response:
         """The deployment as it is now, read again so the answer shows what the database holds."""
         if wait:
@@ -158,6 +188,7 @@ class ContainerViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = ContainerSerializer
+    pagination_class = EngineStatePagination
     filterset_class = ContainerFilterSet
     ordering_fields = ["created_at", "name", "status", "host_port"]
     ordering = ["deployment_id", "created_at"]

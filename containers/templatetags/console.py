@@ -9,7 +9,7 @@ from decimal import Decimal
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from containers.limits import format_memory
+from orchestrator_site.units import format_memory
 
 register = template.Library()
 

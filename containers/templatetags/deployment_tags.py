@@ -30,6 +30,15 @@ def time_left(until: datetime | None) -> str:
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
+@register.filter
+def seconds_ago(moment: datetime | None) -> str:
+    """``3 s ago`` / ``4 min ago``: a recent moment to the second (Django's timesince starts at minutes)."""
+    if moment is None:
+        return ""
+    seconds = max(int((timezone.now() - moment).total_seconds()), 0)
+    return f"{seconds} s ago" if seconds < 120 else f"{seconds // 60} min ago"
+
+
 @register.simple_tag
 def max_replicas() -> int:
     """The ceiling for the replicas inputs, read from settings at render time like the forms do."""
@@ -73,6 +82,6 @@ def deployment_state(deployment: Deployment, error: bool = True) -> SafeString:
         left = time_left(deployment.backoff_until)
         parts.append(format_html("<small>{}</small>", f"next start in {left}" if left else "starting again"))
     if error and deployment.last_error and deployment.state != Deployment.State.RUNNING:
-        error = deployment.last_error
-        parts.append(format_html('<small class="error" title="{}">{}</small>', error, Truncator(error).chars(120)))
+        message = deployment.last_error
+        parts.append(format_html('<small class="error" title="{}">{}</small>', message, Truncator(message).chars(120)))
     return mark_safe("\n".join(parts))

@@ -7,6 +7,7 @@ containers asks for ``?wait=true`` (the view converges before answering).
 from __future__ import annotations
 
 import urllib.request
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -135,7 +136,7 @@ def test_limits_read_as_strings_or_numbers_and_memory_answers_in_both_forms(api_
 
 
 def test_limits_left_out_take_the_configured_defaults(api_client: APIClient, settings: Any) -> None:
-    settings.DEFAULT_CPU_LIMIT, settings.DEFAULT_MEMORY_LIMIT = "0.2", "32m"
+    settings.DEFAULT_CPU_LIMIT, settings.DEFAULT_MEMORY_LIMIT = Decimal("0.2"), 32 * 1024**2
     Image.objects.create(reference="orchestrator-test/defaults:1")
 
     response = api_client.post(

@@ -57,8 +57,20 @@ def test_running_it_twice_changes_nothing(db: None, engine_ready: None, var_dir:
     assert (var_dir / "admin-password").read_text() == password
     assert Token.objects.filter(user__username="admin").count() == 1
     assert Token.objects.get(user__username="admin").key == token
-    assert token in second and password.strip() in second
     assert "created superuser" in first and "created superuser" not in second
+
+
+def test_credentials_are_printed_only_by_the_run_that_created_them(db: None, engine_ready: None, var_dir: Path) -> None:
+    first = run("bootstrap")
+    password = (var_dir / "admin-password").read_text().strip()
+    token = Token.objects.get(user__username="admin").key
+
+    second = run("bootstrap")
+
+    assert password in first and token in first
+    assert password not in second and token not in second
+    assert f"in {var_dir / 'admin-password'}" in second
+    assert "manage.py create_token admin" in second
 
 
 def test_a_kept_password_file_is_reused_for_a_fresh_database(db: None, engine_ready: None, var_dir: Path) -> None:

@@ -144,12 +144,15 @@ def test_a_taken_name_is_refused_by_the_action_and_shown_at_the_name(admin: Clie
     assert Event.objects.filter(kind="request.refused", after={"field": "name"}).exists()
 
 
-def test_not_enough_host_memory_is_shown_at_the_top_of_the_form(admin: Client, image: Image) -> None:
+def test_not_enough_host_memory_is_shown_at_replicas_in_round_numbers(admin: Client, image: Image) -> None:
     response = admin.post("/deployments/new/", form_data(image, replicas="10", memory_limit="1t"))
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert re.search(r'<p class="error form-error" role="alert">not enough host resources: memory', html)
+    error = field_error(html, "replicas")
+    assert re.match(
+        r"not enough host resources: memory: 10240 GiB would be reserved, the host allows [\d.]+ GiB", error
+    )
     assert not Deployment.objects.exists()
 
 
@@ -231,8 +234,11 @@ def test_preview_says_a_taken_name_or_a_full_host_would_be_refused_without_recor
         "/deployments/new/preview/", form_data(image, name="other", replicas="10", memory_limit="1t"), headers=HTMX
     ).content.decode()
 
-    assert "Would be refused: a deployment named 'form-web' already exists" in text(taken)
-    assert "Would be refused: not enough host resources: memory" in text(full)
+    # At the field it names, and no plan under it: nothing would happen.
+    assert "already exists" in field_error(taken, "name") and "form-web" in field_error(taken, "name")
+    assert "Would be refused (see the field marked above). Nothing would change." in text(taken)
+    assert "not enough host resources: memory" in field_error(full, "replicas")
+    assert 'class="plan"' not in taken and 'class="plan"' not in full
     assert not Event.objects.exists()
 
 

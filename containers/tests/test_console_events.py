@@ -193,3 +193,15 @@ def test_the_page_takes_as_many_queries_for_50_rows_as_for_2(alice: Client) -> N
 def test_wrong_methods_are_refused(alice: Client) -> None:
     assert alice.post(PAGE).status_code == 405
     assert alice.post(EXPORT).status_code == 405
+
+
+@pytest.mark.parametrize("dangerous", ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1"])
+def test_the_csv_export_neutralises_cells_a_spreadsheet_would_run_as_formulas(alice: Client, dangerous: str) -> None:
+    web = deployment("ev-formula")
+    Event.objects.create(kind="deployment.scaled", actor=dangerous, deployment=web, message=dangerous)
+
+    rows = exported(alice.get(EXPORT, {"kind": "deployment.scaled"}))
+
+    (row,) = rows[1:]
+    assert row[1] == "'" + dangerous and row[5] == "'" + dangerous
+    assert row[3] == "ev-formula"  # ordinary cells are left alone

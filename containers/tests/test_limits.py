@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from containers.limits import MAX_CPU, MIN_CPU, MIN_MEMORY_BYTES, format_memory, parse_cpu, parse_memory
+from orchestrator_site.units import MAX_CPU, MIN_CPU, MIN_MEMORY_BYTES, format_memory, parse_cpu, parse_memory
 
 MIB = 1024**2
 TIB = 1024**4

@@ -1,15 +1,18 @@
-"""Each organization's containers join its own bridge network, never Docker's default bridge;
-the network is made on demand, labelled, and removed with the organization. Checked from the
-engine's inspect data (no traffic is sent between containers)."""
+"""No organization's containers share a network with another's: each deployment runs on its own
+bridge network (harden's per-deployment networks), labelled with its organization, made on demand
+and removed with the deployment, so with the organization. Never Docker's default bridge. Checked
+from the engine's inspect data (no traffic is sent between containers)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from typing import Any
 
 import pytest
 
-from conftest import deploy, make_member
-from containers import engine, networks
+from conftest import deploy, docker_cli, make_member
+from containers import engine
 from tenancy.access import resolve
 from tenancy.models import Organization
 from tenancy.organizations import delete_organization
@@ -17,37 +20,51 @@ from tenancy.organizations import delete_organization
 pytestmark = pytest.mark.django_db
 
 
+def _network(name: str) -> dict[str, Any] | None:
+    done = subprocess.run(["docker", "network", "inspect", name], capture_output=True, text=True, timeout=30)
+    return json.loads(done.stdout)[0] if done.returncode == 0 else None
+
+
 def test_two_organizations_containers_share_no_network(demo_image: Any, remove_test_containers: None) -> None:
     alpha = Organization.objects.create(name="Alpha", slug="alpha")
     beta = Organization.objects.create(name="Beta", slug="beta")
 
-    a = deploy(demo_image, "web", organization=alpha, container_port=8080).containers.get()
-    b = deploy(demo_image, "web", organization=beta, container_port=8080).containers.get()
+    a_deployment = deploy(demo_image, "web", organization=alpha, container_port=8080)
+    b_deployment = deploy(demo_image, "web", organization=beta, container_port=8080)
+    a, b = a_deployment.containers.get(), b_deployment.containers.get()
     a_detail, b_detail = engine.inspect_container(a.docker_id), engine.inspect_container(b.docker_id)
 
-    assert a_detail.networks == (networks.network_name(alpha.pk),)
-    assert b_detail.networks == (networks.network_name(beta.pk),)
+    assert a_detail.networks == (a_deployment.network_name(),)
+    assert b_detail.networks == (b_deployment.network_name(),)
+    assert not set(a_detail.networks) & set(b_detail.networks)
     assert "bridge" not in a_detail.networks + b_detail.networks
-    network = engine.inspect_network(networks.network_name(alpha.pk))
-    assert network is not None and network.driver == "bridge"
-    assert network.labels[engine.LABEL_ORGANIZATION] == str(alpha.pk)
-    assert network.containers == (a.docker_id,)
+    for deployment, organization, container in ((a_deployment, alpha, a), (b_deployment, beta, b)):
+        network = _network(deployment.network_name())
+        assert network is not None and network["Driver"] == "bridge"
+        assert network["Labels"][engine.LABEL_ORGANIZATION] == str(organization.pk)
+        assert set(network["Containers"]) == {container.docker_id}
     assert a_detail.info.host_port and b_detail.info.host_port  # still published on 127.0.0.1
+    published = docker_cli("port", a.docker_id)
+    assert "127.0.0.1:" in published and "0.0.0.0" not in published
 
 
-def test_deleting_an_organization_removes_its_containers_and_network(
+def test_deleting_an_organization_removes_its_containers_and_networks(
     demo_image: Any, remove_test_containers: None
 ) -> None:
     from django.contrib.auth import get_user_model
 
     alpha = Organization.objects.create(name="Alpha", slug="alpha")
     make_member("alice", alpha, "admin")
-    container = deploy(demo_image, "web", organization=alpha).containers.get()
+    deployment = deploy(demo_image, "web", organization=alpha)
+    container = deployment.containers.get()
+    name = deployment.network_name()
+    assert _network(name) is not None
     root = get_user_model().objects.create_superuser("root", "", "x")
 
     delete_organization(alpha, access=resolve(root, None, None))
 
-    assert engine.inspect_network(networks.network_name(alpha.pk)) is None
+    assert _network(name) is None
+    assert engine.list_networks({engine.LABEL_ORGANIZATION: str(alpha.pk)}) == []
     with pytest.raises(engine.ContainerNotFound):
         engine.inspect_container(container.docker_id)
     assert not Organization.objects.filter(pk=alpha.pk).exists()

@@ -84,7 +84,9 @@ def test_the_seed_lifecycle_start_list_delete_stop(api_client: APIClient, demo_i
     assert stopped.json()["stopped"] is True and stopped.json()["containers"] == [survivor]
     assert stopped.json()["deployments"][0]["replicas"] == 0
     assert managed() == []
-    assert api_client.get("/containers").json() == {"containers": [], "total": 0}
+    listed = api_client.get("/containers").json()
+    assert listed.pop("engine")["available"] is True
+    assert listed == {"containers": [], "total": 0, "limit": 500, "offset": 0}
 
 
 def test_each_seed_change_is_an_event_of_the_user(api_client: APIClient, demo_image: Image) -> None:
@@ -226,3 +228,17 @@ def test_the_list_takes_as_many_queries_for_50_containers_as_for_2(api_client: A
         assert api_client.get("/containers").json()["total"] == 50
 
     assert len(many) == len(few)
+
+
+def test_started_containers_are_listed_by_the_seeds_docker_ps_filter(api_client: APIClient, demo_image: Image) -> None:
+    started = start(api_client, demo_image.reference, {"count": 1, "resources": SMALL})
+    assert started.status_code == 201, started.json()
+
+    # The prototype's troubleshooting line, narrowed to this test run's containers.
+    listed = docker_cli(
+        "ps", "-q", "--no-trunc", "--filter", "label=managed-by", "--filter",
+        f"label={engine.LABEL_INSTANCE}={engine.instance_labels()[engine.LABEL_INSTANCE]}",
+    )  # fmt: skip
+
+    assert listed.split() == started.json()["started"]
+    assert docker_cli("inspect", "-f", '{{ index .Config.Labels "managed-by" }}', listed.split()[0]) == "orchestrator"

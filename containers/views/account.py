@@ -7,8 +7,11 @@ never cached); every later view shows only its first characters. The actions liv
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -19,8 +22,13 @@ from containers import tokens
 from containers.models import actor_name
 
 
+def signed_in(request: HttpRequest) -> User:
+    """The user of a view behind ``login_required``: never anonymous there."""
+    return cast(User, request.user)
+
+
 def account_page(request: HttpRequest, new_key: str = "") -> HttpResponse:
-    token = Token.objects.filter(user=request.user).first()
+    token = Token.objects.filter(user=signed_in(request)).first()
     context = {
         "token": token,
         "token_prefix": token.key[: tokens.PREFIX_LENGTH] if token else "",
@@ -43,13 +51,13 @@ def token_create(request: HttpRequest) -> HttpResponse:
     """GET asks before replacing an existing token; POST creates one, its key on this response and nowhere else."""
     if request.method == "GET":
         return confirm(request, "replace")
-    token = tokens.create_token(request.user, actor=actor_name(request.user))
+    token = tokens.create_token(signed_in(request), actor=actor_name(request.user))
     return account_page(request, new_key=token.key)
 
 
 def confirm(request: HttpRequest, action: str) -> HttpResponse:
     """The confirmation page for replacing or revoking the token; without a token, back to the account."""
-    token = Token.objects.filter(user=request.user).first()
+    token = Token.objects.filter(user=signed_in(request)).first()
     if token is None:
         return redirect("account")
     context = {"action": action, "token_prefix": token.key[: tokens.PREFIX_LENGTH]}
@@ -62,6 +70,6 @@ def token_revoke(request: HttpRequest) -> HttpResponse:
     """GET asks for confirmation; POST deletes the token."""
     if request.method == "GET":
         return confirm(request, "revoke")
-    if tokens.revoke_token(request.user, actor=actor_name(request.user)):
+    if tokens.revoke_token(signed_in(request), actor=actor_name(request.user)):
         messages.success(request, "Your API token is revoked: requests with it are now refused.")
     return redirect("account")

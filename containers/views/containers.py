@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from containers import deployments, engine
 from containers.models import Container, Event, actor_name
 from containers.views.events import events_queryset
-from containers.views.htmx import STOP_POLLING, refresh_when_logged_out
+from containers.views.htmx import STOP_POLLING, partial_of, refresh_when_logged_out
 from tenancy.access import access
 from tenancy.console import require_role
 from tenancy.scope import scope
@@ -78,9 +78,8 @@ def container_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @refresh_when_logged_out
 @login_required
+@partial_of("container-detail")
 def container_log(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.htmx:
-        return redirect("container-detail", pk=pk)
     container = scope(Container.objects.filter(pk=pk), access(request)).only("docker_id").first()
     try:
         log = engine.container_logs(container.docker_id, tail=LOG_LINES) if container else None

@@ -14,18 +14,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from containers import quotas
 from containers.models import Container, Deployment, Event
-from containers.views.htmx import refresh_when_logged_out
+from containers.views.events import events_queryset
+from containers.views.htmx import partial_of, refresh_when_logged_out
 from tenancy.access import Access, access
 from tenancy.scope import scope
 
@@ -48,8 +49,9 @@ def deployments_needing_a_look(who: Access) -> list[Deployment]:
     only; no container row is fetched (the deployment's page lists them). Plain queries on
     purpose: compiling subqueries and window functions cost the ORM more than running them.
     """
+    # Each also carries running_count and containers_by_status for the template (set below, not fields).
     rows = scope(Deployment.objects.select_related("image"), who)
-    deployments = list(rows.order_by(attention_first(), "name")[:DASHBOARD_DEPLOYMENTS])
+    deployments: list[Any] = list(rows.order_by(attention_first(), "name")[:DASHBOARD_DEPLOYMENTS])
     counts = (
         Container.objects.filter(deployment__in=[d.pk for d in deployments])
         .order_by()
@@ -104,18 +106,8 @@ def deployments_context(request: HttpRequest) -> dict[str, object]:
 
 
 def recent_events(request: HttpRequest) -> QuerySet[Event]:
-    # Every row shows its deployment's name: joined in as a column.
-    rows = scope(Event.objects.annotate(deployment_name=F("deployment__name")), access(request))
-    return rows.order_by("-created_at", "-id")[:RECENT_EVENTS]
-
-
-def fragment_or_dashboard(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
-    """A partial answers HTMX with its fragment; a browser opening its URL directly gets the dashboard."""
-    if not request.htmx:
-        return redirect("dashboard")
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    # The events page's rows (deployment name and container link in the one query), the caller's latest few.
+    return events_queryset(request)[:RECENT_EVENTS]
 
 
 @require_GET
@@ -128,12 +120,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 @refresh_when_logged_out
 @login_required
+@partial_of("dashboard")
 def deployments_partial(request: HttpRequest) -> HttpResponse:
-    return fragment_or_dashboard(request, "containers/partials/deployments.html", deployments_context(request))
+    return render(request, "containers/partials/deployments.html", deployments_context(request))
 
 
 @require_GET
 @refresh_when_logged_out
 @login_required
+@partial_of("dashboard")
 def events_partial(request: HttpRequest) -> HttpResponse:
-    return fragment_or_dashboard(request, "containers/partials/events.html", {"events": recent_events(request)})
+    return render(request, "containers/partials/events.html", {"events": recent_events(request)})

@@ -10,6 +10,7 @@ with HTMX the same views answer with the fragment to swap. The plan preview
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
@@ -19,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -30,7 +32,7 @@ from containers.models import Container, Deployment, Event, actor_name
 from containers.preview import Preview, preview_create, preview_scale, preview_update
 from containers.refusals import Refused
 from containers.views.counts import running_count
-from containers.views.htmx import STOP_POLLING, refresh_when_logged_out
+from containers.views.htmx import STOP_POLLING, HtmxHttpRequest, partial_of, refresh_when_logged_out
 from tenancy.access import access
 from tenancy.console import require_role
 from tenancy.scope import get_or_404, scope
@@ -56,7 +58,7 @@ def one(request: HttpRequest, pk: int) -> Deployment:
     return get_or_404(Deployment.objects.select_related("image"), access(request), pk=pk)
 
 
-def filtered(request: HttpRequest) -> DeploymentFilterSet:
+def filtered(request: HtmxHttpRequest) -> DeploymentFilterSet:
     # The same FilterSet as GET /api/deployments/, on the list's own queryset.
     filterset = DeploymentFilterSet(request.GET or None, queryset=list_queryset(request))
     state = filterset.form.fields["state"]
@@ -65,7 +67,7 @@ def filtered(request: HttpRequest) -> DeploymentFilterSet:
     return filterset
 
 
-def list_context(request: HttpRequest) -> dict[str, object]:
+def list_context(request: HtmxHttpRequest) -> dict[str, object]:
     """The filter form and a page of its rows; a bad filter value lists nothing (its error shows), never everything."""
     filterset = filtered(request)
     valid = not filterset.is_bound or filterset.is_valid()
@@ -83,6 +85,21 @@ def containers_of(deployment: Deployment) -> QuerySet[Container]:
     return deployment.containers.order_by("created_at", "pk")
 
 
+# How long a replaced container stays marked under the containers table.
+REPLACED_FOR = timedelta(minutes=10)
+
+
+def replaced_of(deployment: Deployment, containers: QuerySet[Container]) -> list[Event]:
+    """Deaths of the last minutes whose container is gone (replaced by reconcile), newest first: the
+    containers table would otherwise just show a new name where the dead one was."""
+    since = timezone.now() - REPLACED_FOR
+    return list(
+        Event.objects.filter(deployment=deployment, kind="container.died", created_at__gte=since)
+        .exclude(container_docker_id__in=containers.values("docker_id"))
+        .order_by("-created_at", "-id")[:10]
+    )
+
+
 def timeline_of(deployment: Deployment) -> QuerySet[Event]:
     # The deployment is known: no join needed for the rows.
     return Event.objects.filter(deployment=deployment).order_by("-created_at", "-id")[:TIMELINE_EVENTS]
@@ -95,11 +112,20 @@ def add_refusal(form: forms.Form, exc: Refused | engine.EngineUnavailable) -> No
     """A refusal is shown at the field it names, or at the top of the form."""
     field = getattr(exc, "field", None)
     message = getattr(exc, "message", None) or f"The Docker engine is not answering: {exc}"
+    named = [name for name in getattr(exc, "fields", {}) if name in form.fields]
+    if field is None and "replicas" in named:
+        # Admission names each limit and replicas: the whole message goes at replicas, the field
+        # that asks for the room; the others are marked too.
+        form.add_error("replicas", message)
+        for name in named:
+            if name != "replicas":
+                form.add_error(name, exc.fields[name])  # type: ignore[union-attr]
+        return
     form.add_error(field if field in form.fields else None, message)
 
 
 def form_response(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     form: forms.Form,
     deployment: Deployment | None = None,
     *,
@@ -111,13 +137,13 @@ def form_response(
     return render(request, T + ("form.html" if request.htmx else "form_page.html"), context)
 
 
-def applied(request: HttpRequest, deployment: Deployment, note: str) -> HttpResponse:
+def applied(request: HtmxHttpRequest, deployment: Deployment, note: str) -> HttpResponse:
     messages.success(request, note)
     url = reverse("console-deployment", args=[deployment.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def back_to(request: HttpRequest, deployment_pk: int) -> HttpResponse:
+def back_to(request: HtmxHttpRequest, deployment_pk: int) -> HttpResponse:
     """Without JavaScript, a scale goes back where it came from (the list or the detail page)."""
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
@@ -126,14 +152,18 @@ def back_to(request: HttpRequest, deployment_pk: int) -> HttpResponse:
 
 
 def try_preview(form: forms.Form, make: Callable[[], Preview]) -> Preview | None:
-    """The preview, or None with the reason on the form (invalid input, the engine not answering)."""
+    """The preview, or None with the reason on the form (invalid input, the engine not answering).
+    A refusal the preview foresees is also marked at the field it names, as applying would mark it."""
     if not form.is_valid():
         return None
     try:
-        return make()
+        preview = make()
     except engine.EngineUnavailable as exc:
         add_refusal(form, exc)
         return None
+    if preview.refusal and preview.refusal_field in form.fields:
+        form.add_error(preview.refusal_field, preview.refusal)
+    return preview
 
 
 # --- the list -------------------------------------------------------------------------
@@ -141,16 +171,15 @@ def try_preview(form: forms.Form, make: Callable[[], Preview]) -> Preview | None
 
 @require_GET
 @login_required
-def deployment_list(request: HttpRequest) -> HttpResponse:
+def deployment_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, T + "list.html", list_context(request))
 
 
 @require_GET
 @refresh_when_logged_out
 @login_required
-def deployment_rows(request: HttpRequest) -> HttpResponse:
-    if not request.htmx:
-        return redirect(reverse("console-deployments") + (f"?{request.GET.urlencode()}" if request.GET else ""))
+@partial_of("console-deployments", keep_query=True)
+def deployment_rows(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, T + "rows.html", list_context(request))
 
 
@@ -166,7 +195,7 @@ def created_note(deployment: Deployment) -> str:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def deployment_create(request: HttpRequest) -> HttpResponse:
+def deployment_create(request: HtmxHttpRequest) -> HttpResponse:
     require_role(request)
     form = DeploymentForm(request.POST if request.method == "POST" else None, organization=access(request).organization)
     if form.is_bound and form.is_valid():
@@ -183,7 +212,7 @@ def deployment_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def deployment_create_preview(request: HttpRequest) -> HttpResponse:
+def deployment_create_preview(request: HtmxHttpRequest) -> HttpResponse:
     require_role(request)
     form = DeploymentForm(request.POST, organization=access(request).organization)
     preview = try_preview(form, lambda: preview_create(form.values()))
@@ -192,7 +221,7 @@ def deployment_create_preview(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def deployment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = one(request, pk)
     require_role(request)
     form = DeploymentEditForm(request.POST if request.method == "POST" else None, deployment=deployment)
@@ -208,7 +237,7 @@ def deployment_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def deployment_edit_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_edit_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = one(request, pk)
     require_role(request)
     form = DeploymentEditForm(request.POST, deployment=deployment)
@@ -221,13 +250,13 @@ def deployment_edit_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def deployment_scale(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_scale(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = one(request, pk)
     require_role(request)
     form = ScaleForm(request.POST)
     error = ""
     if not form.is_valid():
-        error = " ".join(form.errors.get("replicas", form.errors.get("step", [])))
+        error = " ".join(str(e) for e in form.errors.get("replicas", form.errors.get("step", [])))
     elif (replicas := form.target(deployment.replicas)) != deployment.replicas:
         try:
             deployments.scale(deployment, replicas, actor=actor_name(request.user))
@@ -236,7 +265,7 @@ def deployment_scale(request: HttpRequest, pk: int) -> HttpResponse:
     return scaled(request, pk, error)
 
 
-def scaled(request: HttpRequest, pk: int, error: str) -> HttpResponse:
+def scaled(request: HtmxHttpRequest, pk: int, error: str) -> HttpResponse:
     """The list's row (HTMX from the list), the detail page's scale form (HTMX from there), or a redirect."""
     deployment = get_or_404(list_queryset(request), access(request), pk=pk)
     if request.htmx and (request.htmx.target or "").startswith("deployment-row-"):
@@ -250,19 +279,19 @@ def scaled(request: HttpRequest, pk: int, error: str) -> HttpResponse:
 
 @require_POST
 @login_required
-def deployment_scale_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_scale_preview(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = get_or_404(list_queryset(request), access(request), pk=pk)
     require_role(request)
     form = ScaleForm(request.POST)
     preview = try_preview(form, lambda: preview_scale(deployment, form.target(deployment.replicas)))
-    error = " ".join(e for errors in form.errors.values() for e in errors)
+    error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     context = {"deployment": deployment, "preview": preview, "previewed": True, "error": error, "form": form}
     return render(request, T + ("scale_form.html" if request.htmx else "scale_preview_page.html"), context)
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def deployment_stop(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_stop(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation and shows which containers go; POST stops (replicas 0, the row stays)."""
     deployment = one(request, pk)
     require_role(request)
@@ -276,7 +305,7 @@ def deployment_stop(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def deployment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation and shows which containers go; POST removes them and the deployment."""
     deployment = one(request, pk)
     require_role(request)
@@ -293,30 +322,36 @@ def deployment_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def deployment_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = get_or_404(list_queryset(request), access(request), pk=pk)
-    context = {"deployment": deployment, "containers": containers_of(deployment), "events": timeline_of(deployment)}
+    containers = containers_of(deployment)
+    context = {
+        "deployment": deployment,
+        "containers": containers,
+        "replaced": replaced_of(deployment, containers),
+        "events": timeline_of(deployment),
+    }
     return render(request, T + "detail.html", context)
 
 
 @require_GET
 @refresh_when_logged_out
 @login_required
-def deployment_status(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.htmx:
-        return redirect("console-deployment", pk=pk)
+@partial_of("console-deployment")
+def deployment_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = list_queryset(request).filter(pk=pk).first()
     if deployment is None:
         return render(request, T + "status.html", {"gone": True}, status=STOP_POLLING)
-    return render(request, T + "status.html", {"deployment": deployment, "containers": containers_of(deployment)})
+    containers = containers_of(deployment)
+    context = {"deployment": deployment, "containers": containers, "replaced": replaced_of(deployment, containers)}
+    return render(request, T + "status.html", context)
 
 
 @require_GET
 @refresh_when_logged_out
 @login_required
-def deployment_timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.htmx:
-        return redirect("console-deployment", pk=pk)
+@partial_of("console-deployment")
+def deployment_timeline(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     deployment = scope(Deployment.objects.filter(pk=pk), access(request)).only("pk").first()
     if deployment is None:
         return HttpResponse(status=STOP_POLLING)

@@ -15,12 +15,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from containers.filtersets import EventFilterSet
 from containers.models import Container, Deployment, Event
+from orchestrator_site.csvcells import safe_row
 from tenancy.access import access
 from tenancy.scope import scope
 
@@ -86,23 +88,26 @@ def csv_lines(events: QuerySet[Event]) -> Iterator[str]:
     yield writer.writerow(CSV_HEADER)
     # iterator(): rows stream from the database in chunks instead of all sitting in memory.
     for event in events.iterator(chunk_size=1000):
+        # Actors, names and messages come from users: no cell may be opened as a formula.
         yield writer.writerow(
-            [
-                event.created_at.isoformat(),
-                event.actor,
-                event.kind,
-                event.deployment.name if event.deployment else "",
-                event.container_docker_id,
-                event.message,
-                as_json(event.before),
-                as_json(event.after),
-            ]
+            safe_row(
+                [
+                    event.created_at.isoformat(),
+                    event.actor,
+                    event.kind,
+                    event.deployment.name if event.deployment else "",
+                    event.container_docker_id,
+                    event.message,
+                    as_json(event.before),
+                    as_json(event.after),
+                ]
+            )
         )
 
 
 @require_GET
 @login_required
-def event_export(request: HttpRequest) -> HttpResponse:
+def event_export(request: HttpRequest) -> HttpResponseBase:
     """Every event the filter matches (all pages, not just one) as CSV, streamed."""
     # No container links in a CSV: just the deployment's name, joined.
     rows = scope(Event.objects.select_related("deployment"), access(request))

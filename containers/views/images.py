@@ -26,7 +26,7 @@ from containers.api.images import LimitedUploadHandler, UploadTooLarge
 from containers.image_forms import ImagePullForm, ImageUploadForm
 from containers.models import Deployment, Image, actor_name
 from containers.refusals import Refused
-from containers.views.htmx import refresh_when_logged_out
+from containers.views.htmx import HtmxHttpRequest, partial_of, refresh_when_logged_out
 from tenancy.access import access
 from tenancy.console import require_role
 from tenancy.scope import get_or_404, scope
@@ -76,7 +76,9 @@ def add_refusal(form: forms.Form, exc: Refused) -> None:
     form.refusal_detail = exc.detail  # type: ignore[attr-defined]
 
 
-def answer(request: HttpRequest, template: str, form: forms.Form, note: str = "", status: int = 200) -> HttpResponse:
+def answer(
+    request: HtmxHttpRequest, template: str, form: forms.Form, note: str = "", status: int = 200
+) -> HttpResponse:
     """HTMX gets the form's fragment (and the list a reload on success); a plain post the page or a redirect."""
     if request.htmx:
         response = render(request, template, {"form": form, "note": note}, status=status)
@@ -90,16 +92,15 @@ def answer(request: HttpRequest, template: str, form: forms.Form, note: str = ""
 
 @require_GET
 @login_required
-def image_list(request: HttpRequest) -> HttpResponse:
+def image_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, PAGE, page_context(request))
 
 
 @require_GET
 @refresh_when_logged_out
 @login_required
-def images_partial(request: HttpRequest) -> HttpResponse:
-    if not request.htmx:
-        return redirect("console-images")
+@partial_of("console-images")
+def images_partial(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "containers/images/table.html", page_context(request))
 
 
@@ -108,7 +109,7 @@ def images_partial(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 @login_required
-def image_upload(request: HttpRequest) -> HttpResponse:
+def image_upload(request: HtmxHttpRequest) -> HttpResponse:
     require_role(request)
     request.upload_handlers = [LimitedUploadHandler(request)]
     try:
@@ -118,7 +119,7 @@ def image_upload(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_protect
-def upload_checked(request: HttpRequest) -> HttpResponse:
+def upload_checked(request: HtmxHttpRequest) -> HttpResponse:
     form = ImageUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         return answer(request, UPLOAD, form, status=FORM_ERRORS)
@@ -127,13 +128,15 @@ def upload_checked(request: HttpRequest) -> HttpResponse:
         loaded = images.upload_image(
             Path(upload.temporary_file_path()),
             actor=actor_name(request.user),
+            replace=form.cleaned_data.get("replace", False),
+            user=request.user,
             organization=access(request).organization,
         )
     except engine.InvalidImageArchive as exc:
         form.add_error("file", str(exc))
         return answer(request, UPLOAD, form, status=FORM_ERRORS)
-    except Refused as exc:
-        add_refusal(form, exc)
+    except Refused as exc:  # a tag that names another image, or a replace by someone not allowed
+        form.add_error("replace" if exc.field == "replace" else "file", exc.message)
         return answer(request, UPLOAD, form, status=FORM_ERRORS)
     finally:
         upload.close()  # a temporary upload deletes its file on close
@@ -143,7 +146,7 @@ def upload_checked(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password")
 @require_POST
 @login_required
-def image_pull(request: HttpRequest) -> HttpResponse:
+def image_pull(request: HtmxHttpRequest) -> HttpResponse:
     require_role(request)
     form = ImagePullForm(request.POST)
     if not form.is_valid():
@@ -155,6 +158,7 @@ def image_pull(request: HttpRequest) -> HttpResponse:
             data["username"],
             data["password"],
             actor=actor_name(request.user),
+            user=request.user,
             organization=access(request).organization,
         )
     except Refused as exc:
@@ -165,7 +169,7 @@ def image_pull(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def image_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def image_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (and says which deployments stand in the way); POST deletes."""
     who = access(request)
     image = get_or_404(images_queryset(request), who, pk=pk)

@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -27,7 +27,8 @@ from rest_framework import serializers
 
 from containers.models import actor_name
 from containers.refusals import Refused
-from tenancy.access import access
+from containers.views.htmx import HtmxHttpRequest
+from tenancy.access import Access, access
 from tenancy.console import require_role
 from tenancy.scope import scope
 
@@ -46,6 +47,8 @@ class Field:
     help: str = ""
     choices: Callable[[], Sequence[tuple[str, str]]] | None = None
     optional: bool = False
+    # Choices that depend on who asks (a deployment select lists the caller's own deployments only).
+    choices_for: Callable[[Access], Sequence[tuple[str, str]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ def flatten(detail: Any) -> list[str]:
 
 
 def form_page(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     resource: Resource,
     instance: Model | None,
     values: dict[str, Any],
@@ -173,7 +176,7 @@ def form_page(
                 "id": f"id_{f.name}",
                 "value": values.get(f.name),
                 "errors": errors.get(f.name, []),
-                "choices": list(f.choices()) if f.choices else [],
+                "choices": choices_of(f, access(request)),
             }
             for f in fields
         ],
@@ -185,7 +188,7 @@ def form_page(
     return render(request, template, context, status=status)
 
 
-def submitted(request: HttpRequest, resource: Resource, instance: Model | None) -> HttpResponse:
+def submitted(request: HtmxHttpRequest, resource: Resource, instance: Model | None) -> HttpResponse:
     fields = resource.form_fields(instance)
     data, errors = parse(fields, request.POST)
     values = shown_values(fields, data)
@@ -202,12 +205,10 @@ def submitted(request: HttpRequest, resource: Resource, instance: Model | None) 
         return form_page(request, resource, instance, values, preview=sentences or ["Valid; nothing saved yet."])
     actor = actor_name(request.user)
     try:
-        if resource.save:
-            row = resource.save(serializer, instance, actor)
-        elif instance is None and _owned(serializer):
-            row = serializer.save(organization=who.organization)  # a body can't name another organization
-        else:
-            row = serializer.save()
+        if instance is None and _owned(serializer):
+            # A new row belongs to the caller's organization: a body can't name another.
+            serializer.validated_data["organization"] = who.organization
+        row = resource.save(serializer, instance, actor) if resource.save else serializer.save()
     except Refused as exc:
         named = exc.field if exc.field in {f.name for f in fields} else "__all__"
         fields_of = getattr(exc, "fields", None)  # a refusal naming several fields (a duplicate address)
@@ -221,13 +222,19 @@ def submitted(request: HttpRequest, resource: Resource, instance: Model | None) 
     return redirect(resource.url("list"))
 
 
+def choices_of(field: Field, who: Access) -> list[tuple[str, str]]:
+    if field.choices_for:
+        return list(field.choices_for(who))
+    return list(field.choices()) if field.choices else []
+
+
 def _owned(serializer: Any) -> bool:
     """Does the serializer's model carry its own organization (not one through a relation)?"""
     model = serializer.Meta.model
     return getattr(model, "tenancy_path", "") == "organization"
 
 
-def mine(request: HttpRequest, resource: Resource) -> QuerySet[Any]:
+def mine(request: HtmxHttpRequest, resource: Resource) -> QuerySet[Any]:
     """The resource's rows the caller may see (tenancy.scope)."""
     return scope(resource.queryset(), access(request))
 
@@ -237,13 +244,13 @@ def urls(resource: Resource) -> list[URLPattern]:
 
     @require_GET
     @login_required
-    def listing(request: HttpRequest) -> HttpResponse:
+    def listing(request: HtmxHttpRequest) -> HttpResponse:
         rows = [(row, [column.value(row) for column in resource.columns]) for row in mine(request, resource)]
         return render(request, "containers/resources/list.html", {"resource": resource, "rows": rows})
 
     @require_http_methods(["GET", "POST"])
     @login_required
-    def create(request: HttpRequest) -> HttpResponse:
+    def create(request: HtmxHttpRequest) -> HttpResponse:
         require_role(request)
         if request.method == "POST":
             return submitted(request, resource, None)
@@ -251,7 +258,7 @@ def urls(resource: Resource) -> list[URLPattern]:
 
     @require_http_methods(["GET", "POST"])
     @login_required
-    def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         instance = get_object_or_404(mine(request, resource), pk=pk)
         require_role(request)
         if request.method == "POST":
@@ -261,7 +268,7 @@ def urls(resource: Resource) -> list[URLPattern]:
 
     @require_http_methods(["GET", "POST"])
     @login_required
-    def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    def delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         instance = get_object_or_404(mine(request, resource), pk=pk)
         require_role(request)
         if request.method == "GET":

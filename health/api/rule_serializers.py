@@ -58,8 +58,10 @@ class ProbeSerializer(serializers.ModelSerializer):
 
 class AlertRuleSerializer(serializers.ModelSerializer):
     deployment = DeploymentField(required=False, allow_null=True)
-    event_kinds = serializers.ListField(child=serializers.ChoiceField(choices=sorted(alerts.KINDS)), allow_empty=False)
-    emails = serializers.ListField(child=serializers.CharField(max_length=254), required=False)
+    event_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(alerts.KINDS)), allow_empty=False, max_length=len(alerts.KINDS)
+    )
+    emails = serializers.ListField(child=serializers.CharField(max_length=254), required=False, max_length=20)
 
     class Meta:
         model = AlertRule

@@ -44,6 +44,8 @@ class AlertDelivery(models.Model):
         EMAIL = "email"
 
     class Status(models.TextChoices):
+        # Claimed by a scan and being sent (outside the scan's transaction); counts for the cooldown.
+        PENDING = "pending"
         SENT = "sent"
         FAILED = "failed"
         SUPPRESSED = "suppressed"

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-LONG_RUNNING = {"postgres", "redis", "web", "worker", "beat", "watcher", "haproxy"}
+LONG_RUNNING = {"postgres", "redis", "web", "worker", "peer-worker", "beat", "watcher", "watch", "haproxy"}
 SOCKET = "/var/run/docker.sock"
 
 
@@ -47,33 +47,39 @@ def test_compose_file_is_valid_and_runs_every_process() -> None:
     for name in LONG_RUNNING:
         assert services[name]["restart"] == "unless-stopped", name
     assert services["migrate"]["restart"] == "no"
-    for name in ("postgres", "redis", "web", "worker", "haproxy"):
+    for name in ("postgres", "redis", "web", "worker", "watch", "haproxy"):
         assert services[name]["healthcheck"]["test"], name
 
 
-def test_only_web_worker_and_watcher_get_the_engine_socket() -> None:
+def test_only_web_the_workers_and_watcher_get_the_engine_socket() -> None:
     services = config()["services"]
     holders = {name for name, service in services.items() if any(SOCKET in s for s in sources(service))}
-    assert holders == {"web", "worker", "watcher"}
+    assert holders == {"web", "worker", "peer-worker", "watcher"}
     for name in holders:
         assert services[name]["group_add"] == ["999"], name
 
 
-def test_the_console_listens_on_loopback_only_on_the_chosen_port() -> None:
-    services = config(CONSOLE_PORT="18999")["services"]
+def published(service: dict[str, Any]) -> list[str]:
     # docker-compose 1.x prints the short form; the compose spec's long form is read as well.
-    published = [
-        port if isinstance(port, str) else f"{port['host_ip']}:{port['published']}:{port['target']}"
-        for port in services["web"]["ports"]
+    return [
+        (port if isinstance(port, str) else f"{port['host_ip']}:{port['published']}:{port['target']}").removesuffix(
+            "/tcp"
+        )
+        for port in service.get("ports", [])
     ]
-    assert [p.removesuffix("/tcp") for p in published] == ["127.0.0.1:18999:8000"]
-    assert all("ports" not in service for name, service in services.items() if name != "web")
+
+
+def test_the_console_and_the_watch_server_listen_on_loopback_only_on_the_chosen_ports() -> None:
+    services = config(CONSOLE_PORT="18999", WATCH_PORT="18998")["services"]
+    assert published(services["web"]) == ["127.0.0.1:18999:8000"]
+    assert published(services["watch"]) == ["127.0.0.1:18998:8001"]
+    assert all("ports" not in service for name, service in services.items() if name not in ("web", "watch"))
 
 
 def test_migrations_run_once_before_the_app_processes_start() -> None:
     services = config()["services"]
     assert "migrate" in " ".join(services["migrate"]["command"])
-    for name in ("web", "worker", "beat", "watcher"):
+    for name in ("web", "worker", "peer-worker", "beat", "watcher", "watch"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
         assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}, name
         assert "migrate" not in " ".join(services[name]["command"]), name
@@ -88,7 +94,7 @@ def test_secrets_come_from_files_and_never_from_the_environment(tmp_path: Path) 
     }
     services = parsed["services"]
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
-    for name in ("migrate", "web", "worker", "beat", "watcher"):
+    for name in ("migrate", "web", "worker", "beat", "watcher", "watch"):
         env = services[name]["environment"]
         assert env["DATABASE_URL_FILE"] == "/run/secrets/database_url", name
         assert env["SECRET_KEY_FILE"] == "/run/secrets/secret_key", name
@@ -105,3 +111,10 @@ def test_there_is_one_beat_and_a_second_would_wait_for_the_lock() -> None:
     beat = config()["services"]["beat"]
     assert beat.get("deploy", {}).get("replicas", 1) == 1
     assert "flock /app/var/beat.lock celery" in " ".join(beat["command"])
+
+
+def test_reconcile_and_the_tasks_that_wait_on_peers_have_separate_workers() -> None:
+    """Probes and alert deliveries (queue peers) can never take the slots reconcile and sampling need."""
+    services = config()["services"]
+    assert services["worker"]["command"][-1].endswith("-Q celery")
+    assert "-Q peers" in services["peer-worker"]["command"][-1]

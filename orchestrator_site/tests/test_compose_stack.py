@@ -35,7 +35,11 @@ pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = "orchestrator-demo:latest"
 HEALTH_FORMAT = "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}"
-LONG_RUNNING = ("postgres", "redis", "web", "worker", "beat", "watcher", "haproxy")
+# How long a step of the stack may take: generous, because on a shared 2-core machine a restarted
+# Python process (Django, Celery) can take a minute or two to come back under load (bringing the
+# stack up from nothing took over 300 s at a load average of 44).
+SLOW = 240
+LONG_RUNNING = ("postgres", "redis", "web", "worker", "beat", "watcher", "watch", "haproxy")
 # Each step's figure goes to the test's output (-s) and test-artifacts/compose-stack-timings.json.
 TIMINGS_PATH = ROOT / "test-artifacts" / "compose-stack-timings.json"
 
@@ -52,6 +56,7 @@ class Stack:
 
     project: str
     port: int
+    watch_port: int
     instance: str
     app_image: str
     secrets_dir: Path
@@ -71,6 +76,7 @@ class Stack:
         env.update(
             COMPOSE_PROJECT_NAME=self.project,
             CONSOLE_PORT=str(self.port),
+            WATCH_PORT=str(self.watch_port),
             ORCHESTRATOR_INSTANCE=self.instance,
             ORCHESTRATOR_IMAGE=self.app_image,
             SECRETS_DIR=str(self.secrets_dir),
@@ -113,7 +119,7 @@ class Stack:
     def logs(self) -> str:
         return self.run("logs", "--no-color", "--tail", "60", check=False).stdout
 
-    def wait_healthy(self, timeout: float = 300) -> None:
+    def wait_healthy(self, timeout: float = 2.5 * SLOW) -> None:
         """Until every long-running service runs and its healthcheck, if it has one, says healthy.
 
         The worker's check (a broker round trip every 30 s) may still be starting: /health/detailed,
@@ -164,6 +170,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     made = Stack(
         project=f"orchstacktest{suffix}",
         port=free_port(),
+        watch_port=free_port(),
         instance=f"stacktest-{suffix}",
         app_image=f"{TEST_IMAGE_PREFIX}stack-app:{suffix}",
         secrets_dir=tmp_path / "secrets",
@@ -196,18 +203,18 @@ def login(stack: Stack) -> requests.Session:
     return an API client with the admin's token."""
     password = stack.run("exec", "-T", "web", "cat", "/app/var/admin-password").stdout.strip()
     session = requests.Session()
-    page = session.get(f"{stack.url}/accounts/login/", timeout=10)
+    page = session.get(f"{stack.url}/accounts/login/", timeout=30)
     assert page.status_code == 200
     response = session.post(
         f"{stack.url}/accounts/login/",
         data={"username": "admin", "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
         headers={"Referer": f"{stack.url}/accounts/login/"},
         allow_redirects=False,
-        timeout=10,
+        timeout=30,
     )
     assert response.status_code == 302, f"login failed: {response.status_code}"
     assert "sessionid" in session.cookies
-    assert session.get(f"{stack.url}/", timeout=10).status_code == 200
+    assert session.get(f"{stack.url}/", timeout=30).status_code == 200
     # Machines call the API with the user's token, as the README says to get one.
     token = stack.run("exec", "-T", "web", "python", "manage.py", "create_token", "admin").stdout.strip()
     api = requests.Session()
@@ -216,14 +223,14 @@ def login(stack: Stack) -> requests.Session:
 
 
 def running_containers(session: requests.Session, stack: Stack) -> list[dict[str, Any]]:
-    body = session.get(f"{stack.url}/containers", timeout=10).json()
+    body = session.get(f"{stack.url}/containers", timeout=30).json()
     return [c for c in body["containers"] if c.get("status") == "running"]
 
 
 def detailed_ok(session: requests.Session, stack: Stack, since: float, count: int) -> dict[str, Any] | None:
     """``/health/detailed`` when every component is ok and a sampling round after ``since`` read
     ``count`` containers from the cgroup files (not the stats API)."""
-    response = session.get(f"{stack.url}/health/detailed", timeout=15)
+    response = session.get(f"{stack.url}/health/detailed", timeout=30)
     body = response.json()
     sampler = body.get("sampler") or {}
     last = sampler.get("last_round_at")
@@ -257,7 +264,7 @@ def test_the_stack_comes_up_deploys_samples_survives_a_worker_restart_and_a_down
         assert ("/var/run/docker.sock" in mounts) == (service in ("web", "worker", "watcher")), service
     ports = json.loads(docker("inspect", "-f", "{{json .NetworkSettings.Ports}}", first["web"][0]))
     assert [(b["HostIp"], b["HostPort"]) for b in ports["8000/tcp"]] == [("127.0.0.1", str(stack.port))]
-    assert requests.get(f"{stack.url}/containers", timeout=10).status_code in (401, 403)
+    assert requests.get(f"{stack.url}/containers", timeout=30).status_code in (401, 403)
 
     # --- log in, deploy the demo image through the API, see it serve -------------------------------
     session = login(stack)
@@ -276,19 +283,23 @@ def test_the_stack_comes_up_deploys_samples_survives_a_worker_restart_and_a_down
     labels = json.loads(docker("inspect", "-f", "{{json .Config.Labels}}", started_ids[0]))
     assert labels["orchestrator.instance"] == stack.instance
     host_port = demo[0]["host_port"]
-    page = requests.get(f"http://127.0.0.1:{host_port}/", timeout=10)
+    page = requests.get(f"http://127.0.0.1:{host_port}/", timeout=30)
     assert page.status_code == 200
+
+    # The watch server answers discovery queries with the same token.
+    services = session.get(f"http://127.0.0.1:{stack.watch_port}/api/services/", timeout=30)
+    assert services.status_code == 200, services.text
 
     # --- sampled from the cgroup files inside the worker container; every component ok ------------
     since = time.time()
     body = wait_for(
         lambda: detailed_ok(session, stack, since, 1),
-        timeout=90,
+        timeout=SLOW,
         interval=1.0,
         what=lambda: f"all ok with a cgroup sample: {session.get(f'{stack.url}/health/detailed').text}",
     )
     assert body["failing"] == []
-    metrics = session.get(f"{stack.url}/containers/instances/{started_ids[0]}/health", timeout=10).json()["metrics"]
+    metrics = session.get(f"{stack.url}/containers/instances/{started_ids[0]}/health", timeout=30).json()["metrics"]
     assert metrics["source"] == "cgroup", metrics
     assert metrics["memory_bytes"] > 0, metrics
     # The network counters come from the container's /proc/<pid>/net/dev, read from the worker container.
@@ -307,7 +318,7 @@ def test_the_stack_comes_up_deploys_samples_survives_a_worker_restart_and_a_down
     wait_for(lambda: len(running_containers(session, stack)) == 2, timeout=60, what="two demo containers running")
     wait_for(
         lambda: detailed_ok(session, stack, restarted_at, 2),
-        timeout=90,
+        timeout=SLOW,
         interval=1.0,
         what=lambda: f"sampling after the worker restart: {session.get(f'{stack.url}/health/detailed').text}",
     )
@@ -337,7 +348,7 @@ def test_the_stack_comes_up_deploys_samples_survives_a_worker_restart_and_a_down
     stack.timings["up_again_to_healthy"] = round(time.monotonic() - started, 1)
     session = login(stack)  # the same admin password: the var and pgdata volumes were kept
     since = time.time()
-    wait_for(lambda: detailed_ok(session, stack, since, 2), timeout=90, interval=1.0, what="sampling after down/up")
+    wait_for(lambda: detailed_ok(session, stack, since, 2), timeout=SLOW, interval=1.0, what="sampling after down/up")
     assert sorted(c["id"] for c in running_containers(session, stack)) == two
     managed = docker("ps", "-q", "--no-trunc", "--filter", f"label=orchestrator.instance={stack.instance}").split()
     assert sorted(managed) == two, "the restarted stack adopted the running containers, started no others"

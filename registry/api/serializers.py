@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from typing import Any
 
@@ -10,6 +11,8 @@ from rest_framework import serializers
 
 from registry.models import ServiceEndpoint
 
+# Metadata is for labels a load balancer or a client reads (zone, weight, version), not for documents.
+MAX_METADATA_BYTES = 4096
 # RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens.
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -28,8 +31,11 @@ def normalise_host(value: str) -> str:
 
 
 class ServiceEndpointSerializer(serializers.ModelSerializer):
-    container = serializers.CharField(source="container.docker_id", read_only=True, default=None)
-    deployment = serializers.CharField(source="container.deployment.name", read_only=True, default=None)
+    # None for an endpoint registered by hand (not one of the orchestrator's containers).
+    container = serializers.CharField(source="container.docker_id", read_only=True, default=None, allow_null=True)
+    deployment = serializers.CharField(
+        source="container.deployment.name", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = ServiceEndpoint
@@ -56,6 +62,9 @@ class ServiceEndpointSerializer(serializers.ModelSerializer):
     def validate_metadata(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise serializers.ValidationError("must be a JSON object")
+        size = len(json.dumps(value, separators=(",", ":")))
+        if size > MAX_METADATA_BYTES:
+            raise serializers.ValidationError(f"is {size} bytes as JSON: at most {MAX_METADATA_BYTES}")
         return value
 
 

@@ -36,7 +36,7 @@ def _bad(exc: discovery.BadQuery) -> Response:
     return Response(error_body(exc.message, exc.field), status=status.HTTP_400_BAD_REQUEST)
 
 
-@extend_schema(parameters=PARAMETERS, responses=OpenApiTypes.OBJECT)
+@extend_schema(operation_id="services_list", parameters=PARAMETERS, responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def service_list(request: Request) -> Response:
     """Every service with its LB URL and endpoint counts; ``index`` grows with any change."""
@@ -55,7 +55,7 @@ def service_list(request: Request) -> Response:
     return Response(data, headers=_headers(tag, index))
 
 
-@extend_schema(parameters=PARAMETERS, responses=OpenApiTypes.OBJECT)
+@extend_schema(operation_id="services_retrieve", parameters=PARAMETERS, responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def service_detail(request: Request, name: str) -> Response:
     """One service: its ``lb_url`` and endpoints (address, port, status, container, since)."""

@@ -9,13 +9,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action, api_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from containers.api import paging
 from containers.api.errors import error_body
 from containers.models import actor_name
 from containers.refusals import NotFound
@@ -65,17 +66,39 @@ def _get(request: Request, pk: str) -> ServiceEndpoint:
 # --- the seed's paths -------------------------------------------------------------------
 
 
-@extend_schema(request=ServiceEndpointSerializer, responses=ServiceEndpointSerializer)
+@extend_schema(
+    methods=["POST"],
+    operation_id="registry_endpoints_create",
+    request=ServiceEndpointSerializer,
+    responses={201: ServiceEndpointSerializer},
+)
+@extend_schema(
+    methods=["GET"],
+    operation_id="registry_endpoints_list",
+    parameters=paging.PARAMETERS,
+    responses=inline_serializer(
+        "SeedEndpointList",
+        {
+            "count": serializers.IntegerField(help_text="Endpoints in this answer"),
+            "total": serializers.IntegerField(help_text="Endpoints the filter matches"),
+            "limit": serializers.IntegerField(),
+            "offset": serializers.IntegerField(),
+            "endpoints": ServiceEndpointSerializer(many=True),
+        },
+    ),
+)
 @api_view(["GET", "POST"])
 def endpoint_list(request: Request) -> Response:
-    """``GET`` lists (filter by ``service``, ``status``, ...); ``POST`` registers an endpoint."""
+    """``GET`` lists a page (filter by ``service``, ``status``, ...; ``limit``/``offset``); ``POST`` registers."""
     if request.method == "POST":
         return _register(request)
     filterset = ServiceEndpointFilterSet(request.query_params, queryset=endpoint_queryset(request))
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
-    rows = ServiceEndpointSerializer(filterset.qs, many=True).data
-    return Response({"count": len(rows), "endpoints": rows})
+    page = paging.window(request)
+    matched = filterset.qs.order_by("service", "host", "port", "pk")
+    rows = ServiceEndpointSerializer(matched[page.offset : page.offset + page.limit], many=True).data
+    return Response({"count": len(rows), "total": matched.count(), **page.as_dict(), "endpoints": rows})
 
 
 @extend_schema(methods=["GET"], operation_id="registry_endpoint_retrieve", responses=ServiceEndpointSerializer)

@@ -6,6 +6,7 @@ import collections
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,6 +17,7 @@ from rest_framework.test import APIClient
 from conftest import deploy, wait_for
 from containers import reconcile
 from containers.deployments import delete_deployment, scale
+from containers.models import Event
 from registry import haproxy, loadbalancer, tasks
 from registry.models import Service, ServiceEndpoint
 from registry.tests.conftest import fetch
@@ -187,3 +189,36 @@ def test_health_detailed_says_when_haproxy_is_down_and_it_recovers_by_itself(
 
     tasks.loadbalancer_tick()
     assert api_client.get("/health/detailed").json()["components"]["loadbalancer"]["status"] == "ok"
+
+
+# The demo image's httpd with a CGI that answers after 2 s: a slow request to be in flight during a stop.
+SLOW = [
+    "/bin/sh",
+    "-c",
+    "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\nsleep 2\\necho Content-Type: text/plain\\necho\\necho slow\\n'"
+    " > /www/cgi-bin/slow && chmod +x /www/cgi-bin/slow && exec httpd -f -p 8080 -h /www",
+]
+
+
+def test_a_drained_container_finishes_its_in_flight_slow_request_before_it_stops(
+    demo_image: Any, settings: Any
+) -> None:
+    settings.LB_DRAIN_TIMEOUT_S = 20
+    deployment = deploy(demo_image, "lb-drain", 1, container_port=8080, command=SLOW)
+    loadbalancer.sync()
+    url = Service.objects.get(name="lb-drain").lb_url + "cgi-bin/slow"
+    wait_for(lambda: fetch(url)[0] == 200, timeout=20, what="the slow CGI to answer through the load balancer")
+    answers: list[tuple[int, str]] = []
+    slow = threading.Thread(target=lambda: answers.append(fetch(url, timeout=20)))
+    slow.start()
+    time.sleep(0.5)  # the request is in flight
+
+    scale(deployment, 0, actor="tests")
+    reconcile.converge(deployment.pk)
+    slow.join(timeout=20)
+
+    assert answers == [(200, "slow\n")]
+    kinds = list(Event.objects.filter(deployment=deployment).order_by("id").values_list("kind", "message"))
+    drained = next(i for i, (kind, message) in enumerate(kinds) if kind == "endpoint.status" and "draining" in message)
+    removed = next(i for i, (kind, _) in enumerate(kinds) if kind == "container.removed")
+    assert drained < removed

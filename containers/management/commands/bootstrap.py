@@ -2,7 +2,8 @@
 
 Creates the ``admin`` superuser if missing (its random password kept in ``var/admin-password``,
 mode 0600, and reused from there), gives it an API token, makes sure the demo image exists,
-and prints how to log in and call the API.
+and prints how to log in and call the API. The password and the token are printed only by the run
+that created them (make run's output ends up in logs); later runs say where to find them.
 """
 
 from __future__ import annotations
@@ -51,20 +52,25 @@ class Command(BaseCommand):
         password_file = Path(settings.VAR_DIR) / "admin-password"
         user_model = get_user_model()
         user = user_model.objects.filter(username=USERNAME).first()
+        # Credentials are printed only by the run that created them: make run's output ends up in logs.
         if user is None:
             password = admin_password(password_file)
             user = user_model.objects.create_superuser(USERNAME, "", password)
             self.stdout.write(f"created superuser {USERNAME}")
             shown = f"{password}   (kept in {password_file})"
         elif password_file.exists() and user.check_password(password_file.read_text().strip()):
-            shown = f"{password_file.read_text().strip()}   (kept in {password_file})"
+            shown = f"in {password_file} (printed only when it was created)"
         else:
             shown = f"(unchanged: {USERNAME} existed already and its password is not the one in {password_file})"
         # make run's admin is the default organization's admin (its rows moved there when tenancy came).
         Membership.objects.update_or_create(
             user=user, organization=default_organization(), defaults={"role": Role.ADMIN}
         )
-        token, _ = Token.objects.get_or_create(user=user)
+        token, token_created = Token.objects.get_or_create(user=user)
+        if token_created:
+            token_shown, curl_token = token.key, token.key
+        else:
+            token_shown, curl_token = f"created earlier; print it with: manage.py create_token {USERNAME}", "$TOKEN"
 
         try:
             image = ensure_demo_image(actor=ACTOR)
@@ -78,10 +84,10 @@ class Command(BaseCommand):
             f"  Console:    {url}",
             f"  Username:   {USERNAME}",
             f"  Password:   {shown}",
-            f"  API token:  {token.key}",
+            f"  API token:  {token_shown}",
             f"  Demo image: {image.reference}",
             "  Try:",
-            f'    curl -H "Authorization: Token {token.key}" {url}containers',
+            f'    curl -H "Authorization: Token {curl_token}" {url}containers',
             "",
         ]
         self.stdout.write("\n".join(lines))

@@ -1,7 +1,8 @@
 """Browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live server.
 
 One browser for all the browser tests; a fresh 1280×800 page per test, logged in through the real
-login form. Tests that change containers also take ``orchestrator_processes`` (the root conftest):
+login form. A script error or anything the Content-Security-Policy refuses, on any page a test
+visits, fails that test. Tests that change containers also take ``orchestrator_processes`` (the root conftest):
 a real Celery worker and the engine watcher on the test database, so what the console asks for
 converges exactly as in production. A missing Chromium fails the run; it never skips.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from conftest import SMALL_CPU, SMALL_MEMORY
 from containers.models import Container, Deployment, Event, Image, record
@@ -83,12 +84,21 @@ def page(browser: Browser, live_server: Any, request: pytest.FixtureRequest) -> 
     page = context.new_page()
     script_errors: list[str] = []
     page.on("pageerror", lambda error: script_errors.append(f"{page.url}: {error}"))
+    # Every page runs under the Content-Security-Policy: Chromium reports each thing it refused.
+    csp_violations: list[str] = []
+    page.on("console", lambda msg: csp_violations.append(f"{page.url}: {msg.text}") if is_csp_violation(msg) else None)
+    page.csp_violations = csp_violations  # type: ignore[attr-defined]
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
         save_screenshot(page, f"failed-{request.node.name}")
     context.close()
     assert not script_errors, f"script errors in the page: {script_errors}"
+    assert not csp_violations, f"the Content-Security-Policy refused: {csp_violations}"
+
+
+def is_csp_violation(message: ConsoleMessage) -> bool:
+    return message.type == "error" and "Content Security Policy" in message.text
 
 
 @pytest.fixture

@@ -39,6 +39,21 @@ def horizontal_overflow(page: Page) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth")) - WIDTH
 
 
+PHONE_WIDTH, PHONE_HEIGHT = 390, 844
+
+
+def look_at_phone(page: Page, name: str) -> None:
+    """The same check and screenshot (``<name>-phone``) at a phone's 390 px, then back to 1280 px."""
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": PHONE_HEIGHT})
+    try:
+        page.wait_for_load_state("networkidle")
+        overflow = int(page.evaluate("document.documentElement.scrollWidth")) - PHONE_WIDTH
+        assert overflow <= 0, f"{page.url} scrolls sideways by {overflow} px at {PHONE_WIDTH} px"
+        save_screenshot(page, f"{name}-phone", width=PHONE_WIDTH)
+    finally:
+        page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+
+
 def look_at(page: Page, name: str) -> None:
     """Check the page fits 1280 px (no horizontal scroll) and keep a screenshot of it."""
     page.wait_for_load_state("networkidle")

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from conftest import Process, deploy, docker_cli, on_engine, wait_for
 from containers.models import Container, Deployment, Event
-from containers.tests.browser.pages import look_at
+from containers.tests.browser.pages import look_at, look_at_phone
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("remove_test_containers")]
 
@@ -67,10 +67,18 @@ def test_a_deployment_from_creation_to_deletion(
     expect(status).to_contain_text("1 running of 1 desired", timeout=CONVERGED)
     page.evaluate(f"{MARKER} = 'the same page'")
 
-    # 2. Scale to 3 without a reload: + by keyboard (Tab from the number), then 3 typed, previewed, applied.
+    # 2. Scale to 3 without a reload: + by keyboard (Tab from the number) changes the number, Apply
+    # applies it; then 3 typed, previewed, applied.
     page.get_by_label("Desired replicas").focus()
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="One replica more")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Desired replicas")).to_have_value("2")
+    expect(page.locator("#deployment-scale .unapplied-note")).to_have_text("Not applied yet: 1 → 2")
+    deployment.refresh_from_db()
+    assert deployment.replicas == 1, "+ only changes the number"
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Apply", exact=True)).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#deployment-scale [role=status]")).to_have_text("Now 2 desired; reconcile is on it.")
     expect(status).to_contain_text("2 running of 2 desired", timeout=CONVERGED)
@@ -98,15 +106,18 @@ def test_a_deployment_from_creation_to_deletion(
     assert page.evaluate(MARKER) == "the same page"
     assert victim.docker_id not in {info.id for info in on_engine(deployment)}
     look_at(page, "deployment-detail")
+    look_at_phone(page, "deployment-detail")
 
     # The pages that summarise it, while it runs.
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator(f"#deployment-{deployment.pk}")).to_contain_text("3 / 3")
     expect(page.locator("#deployments tbody")).to_contain_text("crash-loop backoff", timeout=CONVERGED)
     look_at(page, "dashboard")
+    look_at_phone(page, "dashboard")
     page.get_by_role("link", name="Deployments", exact=True).click()
     expect(page.locator(f"#deployment-row-{deployment.pk}")).to_contain_text("3 / 3")
     look_at(page, "deployments")
+    look_at_phone(page, "deployments")
     page.get_by_role("link", name="Events").click()
     expect(page.locator("table.events")).to_contain_text("container.died")
     look_at(page, "events")

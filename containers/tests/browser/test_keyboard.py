@@ -1,5 +1,6 @@
-"""The console by keyboard alone in Chromium: Tab reaches a deployment's + button, Enter and Space press it,
-and the focus stays on it while the row is swapped."""
+"""The console by keyboard alone in Chromium: Tab reaches a deployment's + button, Enter and Space press it
+(changing the number only, with the list's refresh leaving it alone), Apply applies it and the focus
+stays on Apply while the row is swapped. One model on the list and on a deployment's page."""
 
 from __future__ import annotations
 
@@ -36,11 +37,44 @@ def test_tab_reaches_the_plus_button_and_enter_and_space_press_it(
 
     tab_to(console, plus)
     console.keyboard.press("Enter")
-
     expect(replicas).to_have_value("2")
-    expect(plus).to_be_focused()  # the swapped row gave the focus back (same id)
     console.keyboard.press("Space")
     expect(replicas).to_have_value("3")
-    expect(plus).to_be_focused()
+    # The list refreshes every 2 s; an unapplied number survives it, and nothing was saved.
+    console.wait_for_timeout(2500)
+    expect(replicas).to_have_value("3")
+    deployment.refresh_from_db()
+    assert deployment.replicas == 1, "− and + only change the number"
+
+    apply = console.get_by_role("button", name="Apply the scale of keys")
+    expect(apply).to_be_visible()
+    console.keyboard.press("Tab")
+    expect(apply).to_be_focused()
+    console.keyboard.press("Enter")
+    expect(replicas).to_have_value("3")
+    expect(apply).to_be_focused()  # the swapped row gave the focus back (same id)
+    console.wait_for_function("() => !document.querySelector('form.scale.unapplied')")
     deployment.refresh_from_db()
     assert deployment.replicas == 3
+
+
+def test_the_list_and_the_detail_page_have_the_same_visible_controls(
+    console: Page, engine_ready: None, transactional_db: Any
+) -> None:
+    image = Image.objects.create(reference="orchestrator-test/keyboard:2")
+    deployment = Deployment.objects.create(
+        name="same", image=image, replicas=1, cpu_limit=SMALL_CPU, memory_limit_bytes=SMALL_MEMORY
+    )
+    for url, scope in (
+        ("/deployments/", f"#deployment-row-{deployment.pk}"),
+        (f"/deployments/{deployment.pk}/", "#deployment-scale"),
+    ):
+        console.goto(url)
+        controls = console.locator(f"{scope} form.scale button:visible")
+        expect(controls.first).to_be_visible()
+        labels = [text.strip() for text in controls.all_inner_texts()]
+        assert labels[:3] == ["−", "+", "Apply"], f"{url}: {labels}"
+    # Enter in the number applies it, as Apply does.
+    console.get_by_label("Desired replicas").fill("2")
+    console.get_by_label("Desired replicas").press("Enter")
+    expect(console.locator("#deployment-scale [role=status]")).to_have_text("Now 2 desired; reconcile is on it.")

@@ -50,10 +50,10 @@ def test_an_alert_rule_is_previewed_refused_at_its_field_created_edited_and_dele
     expect(console.locator("#id_webhook_url_error")).to_be_visible()
     assert not AlertRule.objects.exists()
 
-    webhook.fill("http://127.0.0.1:9/hook")
+    webhook.fill("https://hooks.example.com/web")  # not loopback: internal addresses are refused (SSRF)
     console.get_by_role("button", name="Preview").click()
     preview = console.locator(".plan-preview")
-    expect(preview).to_contain_text("On container.died, for deployment web: a POST to http://127.0.0.1:9/hook.")
+    expect(preview).to_contain_text("On container.died, for deployment web: a POST to https://hooks.example.com/web.")
     assert not AlertRule.objects.exists()  # a preview saves nothing
 
     console.get_by_role("button", name="Create alert rule").click()

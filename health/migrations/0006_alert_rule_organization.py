@@ -17,8 +17,8 @@ def assign(apps, schema_editor):  # noqa: ANN001, ANN201 - migration signature
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("health", "0004_move_process_records"),
-        ("containers", "0002_organizations"),
+        ("health", "0005_alert_delivery_pending"),
+        ("containers", "0004_organizations"),
         ("tenancy", "0002_default_organization"),
     ]
 

@@ -24,7 +24,7 @@ def into_default(apps, schema_editor):  # noqa: ANN001, ANN201 - migration signa
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("containers", "0001_initial"),
+        ("containers", "0003_lockdown_and_pinned_image"),
         ("tenancy", "0002_default_organization"),
     ]
 
