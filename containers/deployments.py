@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 
-from containers import engine, quotas, reconcile
+from containers import engine, hooks, quotas, reconcile
 from containers.limits import replicas_problem
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, Image, record
@@ -406,6 +406,7 @@ def restart_container(
     """
     if not Container.objects.filter(pk=container.pk).exists():
         raise Refused(f"container {container.name} is being removed", field="id")
+    hooks.restarting([container.docker_id])
     try:
         engine.restart_container(container.docker_id)
     except engine.ContainerNotFound:

@@ -10,6 +10,8 @@ the load balancer) queues its own task rather than holding up the caller.
 - ``before_container_stop(docker_ids)``: the orchestrator is about to remove these containers
   (a converge's removals, a removal from the console or the API, a deleted deployment). The
   last moment to read their counters.
+- ``before_container_restart(docker_ids)``: the orchestrator is about to restart these containers
+  in place (the console, the API, a liveness probe). Their counters start again from zero after it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ BeforeContainerStop = Callable[[Sequence[str]], None]
 
 after_converge: list[AfterConverge] = []
 before_container_stop: list[BeforeContainerStop] = []
+before_container_restart: list[BeforeContainerStop] = []
 
 
 def converged(deployment_id: int) -> None:
@@ -36,10 +39,19 @@ def converged(deployment_id: int) -> None:
 def stopping(docker_ids: Sequence[str]) -> None:
     """Tell every ``before_container_stop`` receiver. A receiver's error is logged, never raised:
     a container must still stop when, say, its last reading could not be taken."""
+    _tell(before_container_stop, docker_ids, "before_container_stop")
+
+
+def restarting(docker_ids: Sequence[str]) -> None:
+    """Tell every ``before_container_restart`` receiver; errors are logged like ``stopping``'s."""
+    _tell(before_container_restart, docker_ids, "before_container_restart")
+
+
+def _tell(receivers: list[BeforeContainerStop], docker_ids: Sequence[str], name: str) -> None:
     if not docker_ids:
         return
-    for receiver in before_container_stop:
+    for receiver in receivers:
         try:
             receiver(list(docker_ids))
         except Exception:
-            log.exception("before_container_stop receiver %r failed", receiver)
+            log.exception("%s receiver %r failed", name, receiver)

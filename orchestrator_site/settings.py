@@ -355,6 +355,16 @@ AUTOSCALE_TICK_S = envfloat("AUTOSCALE_TICK_S", 15.0, minimum=1.0)
 # The load balancer's tick (registry/loadbalancer.py): start HAProxy if it is dead and make its
 # servers agree with the registry. Endpoint changes are also pushed at once, after their commit.
 LB_SYNC_INTERVAL_S = envfloat("LB_SYNC_INTERVAL_S", 5.0, minimum=0.5)
+# Billing (billing/hourly.py, billing/invoices.py): hourly usage is (re)computed every this many seconds
+# (the current hour so far, the last closed ones again); closed months are finalized this long after
+# they end (so the last hours are metered), checked every BILLING_FINALIZE_INTERVAL_S.
+BILLING_METER_INTERVAL_S = envfloat("BILLING_METER_INTERVAL_S", 300.0, minimum=5.0)
+BILLING_FINALIZE_INTERVAL_S = envfloat("BILLING_FINALIZE_INTERVAL_S", 3600.0, minimum=5.0)
+BILLING_FINALIZE_GRACE_H = envfloat("BILLING_FINALIZE_GRACE_H", 3.0, minimum=0.0)
+# Two readings of one run further apart than this are recorded as a gap (still counted: the counter kept counting).
+BILLING_GAP_S = envint("BILLING_GAP_S", 600, minimum=1)
+# The widest range one usage or invoice export may cover.
+BILLING_EXPORT_MAX_DAYS = envint("BILLING_EXPORT_MAX_DAYS", 366, minimum=1)
 # A tick that waited longer than its interval is dropped: the next one does the same work.
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {
@@ -402,6 +412,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health.tasks.autoscale",
         "schedule": gated(AUTOSCALE_TICK_S, "health.autoscale.any_enabled"),
         "options": {"expires": AUTOSCALE_TICK_S},
+    },
+    "billing-meter": {
+        "task": "billing.tasks.meter",
+        "schedule": BILLING_METER_INTERVAL_S,
+        "options": {"expires": BILLING_METER_INTERVAL_S},
+    },
+    "billing-finalize": {
+        "task": "billing.tasks.finalize_closed_months",
+        "schedule": BILLING_FINALIZE_INTERVAL_S,
+        "options": {"expires": BILLING_FINALIZE_INTERVAL_S},
     },
 }
 # A heartbeat older than this means its process is down (/health/detailed).
