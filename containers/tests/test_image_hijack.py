@@ -17,6 +17,7 @@ from conftest import deploy, docker_cli, on_engine
 from containers import deployments, engine, reconcile
 from containers.models import Deployment, Event, Image
 from containers.tests.image_tags import unique_reference, untag
+from tenancy.models import default_organization
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("remove_test_containers")]
 
@@ -44,7 +45,10 @@ def hijack(demo_image: Image, tmp_path: Path) -> Iterator[Hijack]:
     docker_cli("tag", other, reference)
     docker_cli("save", "-o", str(archive), reference)
     docker_cli("tag", original_id, reference)
-    Image.objects.create(reference=reference, docker_id=original_id, source=Image.Source.ENGINE)
+    # Found on the engine, so the default organization's (the one the test's users act in), not shared.
+    Image.objects.create(
+        reference=reference, docker_id=original_id, source=Image.Source.ENGINE, organization=default_organization()
+    )
     yield Hijack(reference, original_id, other_id, archive)
     untag(reference)
     untag(other)
