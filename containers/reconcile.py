@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from containers import engine, hooks
 from containers.locks import deployment_lock
-from containers.models import Container, Deployment, Event, record
+from containers.models import Container, Deployment, Event, ReplicaSlot, record
 from orchestrator_site.processes import durations
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,24 @@ def backoff_delay(crashes: int) -> float:
     if crashes <= 1:
         return 0.0
     return float(min(settings.BACKOFF_BASE_S * 2 ** (crashes - 2), settings.BACKOFF_CAP_S))
+
+
+def assign_slots(count: int, held: Collection[int], vacated: Collection[int]) -> list[int]:
+    """Replica slot numbers for ``count`` new containers: first the slots whose container just died or
+    vanished (``vacated``; a replacement fills its predecessor's slot), then the lowest numbers from 1 that
+    no container holds (``held``)."""
+    taken = set(held)
+    chosen: list[int] = []
+    for number in sorted(set(vacated) - taken)[:count]:
+        chosen.append(number)
+        taken.add(number)
+    number = 1
+    while len(chosen) < count:
+        if number not in taken:
+            chosen.append(number)
+            taken.add(number)
+        number += 1
+    return chosen
 
 
 # --- the shell --------------------------------------------------------------------------
@@ -188,9 +206,14 @@ def _converge_locked(deployment: Deployment) -> Outcome:
     now = timezone.now()
     observed = engine.list_containers(engine.deployment_labels(deployment.pk))
     rows = {row.docker_id: row for row in deployment.containers.all()}
-    _sync_rows(deployment, observed, rows)
+    # Slots whose container died or vanished: their replacements take them over.
+    vacated = _sync_rows(deployment, observed, rows)
     dead = [c for c in observed if c.state not in ALIVE_STATES]
     _account_crashes(deployment, dead, rows, now)
+    for info in dead:
+        row = rows.get(info.id)
+        if row is not None and row.slot is not None:
+            vacated.add(row.slot)
 
     created = {docker_id: row.created_at for docker_id, row in rows.items()}
     current_plan = plan(
@@ -199,7 +222,7 @@ def _converge_locked(deployment: Deployment) -> Outcome:
     )
     outcome = Outcome()
     if not current_plan.empty:
-        _apply(deployment, current_plan, rows, outcome)
+        _apply(deployment, current_plan, rows, outcome, vacated)
     _update_state(deployment, now)
     hooks.converged(deployment.pk)
     return outcome
@@ -213,13 +236,19 @@ def oldest_first(observed: list[engine.ContainerInfo], created: Mapping[str, dat
     return sorted(observed, key=lambda info: (created.get(info.id, now), info.id))
 
 
-def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], rows: dict[str, Container]) -> None:
-    """Mirror the engine into rows: adopt unknown containers, forget vanished ones, refresh status."""
+def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], rows: dict[str, Container]) -> set[int]:
+    """Mirror the engine into rows: adopt unknown containers, forget vanished ones, refresh status, give
+    every row a replica slot. Returns the slots of containers that vanished (removed from outside): their
+    slots count a restart, as a death does."""
     seen = {info.id for info in observed}
+    vacated: set[int] = set()
     for docker_id, row in list(rows.items()):
         if docker_id not in seen:
             row.delete()
             del rows[docker_id]
+            if row.slot is not None and row.status != Container.Status.REMOVING:  # not one of our own removals
+                count_restart(deployment, row.slot)
+                vacated.add(row.slot)
             record(
                 "container.lost",
                 actor=ACTOR,
@@ -230,6 +259,7 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
     for info in observed:
         known = rows.get(info.id)
         if known is None:
+            (slot,) = assign_slots(1, held_slots(rows), vacated)
             rows[info.id] = Container.objects.create(
                 deployment=deployment,
                 docker_id=info.id,
@@ -239,6 +269,8 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
                 host_port=info.host_port,
                 exit_code=info.exit_code,
                 started_at=timezone.now(),
+                slot=slot,
+                restart_count=slot_restarts(deployment, slot),
             )
             record(
                 "container.adopted",
@@ -250,6 +282,28 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
         elif (known.status, known.host_port, known.exit_code) != (info.state, info.host_port, info.exit_code):
             known.status, known.host_port, known.exit_code = info.state, info.host_port, info.exit_code
             known.save(update_fields=["status", "host_port", "exit_code", "updated_at"])
+    for row in rows.values():
+        if row.slot is None:  # a row written by a path that does not number slots
+            (row.slot,) = assign_slots(1, held_slots(rows), ())
+            row.restart_count = slot_restarts(deployment, row.slot)
+            row.save(update_fields=["slot", "restart_count", "updated_at"])
+    return vacated
+
+
+def held_slots(rows: Mapping[str, Container]) -> set[int]:
+    return {row.slot for row in rows.values() if row.slot is not None}
+
+
+def slot_restarts(deployment: Deployment, number: int) -> int:
+    """The restarts of a deployment's replica slot (made on first use)."""
+    slot, _ = ReplicaSlot.objects.get_or_create(deployment=deployment, number=number)
+    return slot.restarts
+
+
+def count_restart(deployment: Deployment, number: int) -> None:
+    """One more restart of the slot: its container died or vanished and will be replaced (one UPDATE)."""
+    slot_restarts(deployment, number)
+    ReplicaSlot.objects.filter(deployment=deployment, number=number).update(restarts=F("restarts") + 1)
 
 
 def _account_crashes(
@@ -272,6 +326,10 @@ def _account_crashes(
         crashed = lived < settings.CRASH_WINDOW_S
         crashes += crashed
         reason = "out of memory" if detail.oom_killed else f"exit code {info.exit_code}"
+        row = rows.get(info.id)
+        slot = row.slot if row is not None else None
+        if slot is not None:
+            count_restart(deployment, slot)
         record(
             "container.died",
             actor=ACTOR,
@@ -283,6 +341,7 @@ def _account_crashes(
                 "oom_killed": detail.oom_killed,
                 "lived_s": round(lived, 3),
                 "finished_at": death,
+                "slot": slot,
             },
         )
     if crashes:
@@ -311,8 +370,15 @@ def _settled(deployment: Deployment, rows: dict[str, Container], now: datetime) 
     )
 
 
-def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container], outcome: Outcome) -> None:
-    """Run the plan's engine calls in parallel, then write rows and events from this thread."""
+def _apply(
+    deployment: Deployment,
+    current_plan: Plan,
+    rows: dict[str, Container],
+    outcome: Outcome,
+    vacated: Collection[int] = (),
+) -> None:
+    """Run the plan's engine calls in parallel, then write rows and events from this thread. A new
+    container takes a slot a dead one left (``vacated``) or else the lowest free one."""
     if current_plan.create:
         pin_image(deployment)
     specs = [container_spec(deployment) for _ in range(current_plan.create)]
@@ -329,6 +395,8 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
             raise error
         if error is not None:
             log.warning("removing %s failed: %s", removal.container_id, error)
+            if row is not None:  # still there, still holding its slot
+                rows[removal.container_id] = row
             continue
         if row is not None:
             row.delete()
@@ -342,12 +410,15 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
         )
 
     now = timezone.now()
+    started_ok = sum(1 for _, started in create_futures if started.exception() is None)
+    slots = iter(assign_slots(started_ok, held_slots(rows), vacated))
     for spec, started in create_futures:
         error = started.exception()
         if error is not None:
             _record_create_failure(deployment, spec, error, outcome)
             continue
         detail = started.result()
+        slot = next(slots)
         row = Container.objects.create(
             deployment=deployment,
             docker_id=detail.info.id,
@@ -356,6 +427,8 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
             status=detail.info.state,
             host_port=detail.info.host_port,
             started_at=detail.started_at or now,
+            slot=slot,
+            restart_count=slot_restarts(deployment, slot),
         )
         rows[row.docker_id] = row
         outcome.created.append(row)
@@ -364,7 +437,7 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
             actor=ACTOR,
             deployment=deployment,
             container_docker_id=row.docker_id,
-            message=f"{row.name} started" + (f" on 127.0.0.1:{row.host_port}" if row.host_port else ""),
+            message=f"{row.name} started in slot {slot}" + (f" on 127.0.0.1:{row.host_port}" if row.host_port else ""),
         )
 
 
