@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -163,6 +163,16 @@ def pin_image(deployment: Deployment) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Death:
+    """What the engine's ``die`` event said about a container (the watcher passes it on): enough to replace
+    the container without asking the engine about it again."""
+
+    container_id: str
+    exit_code: int | None
+    finished_at: datetime
+
+
 @dataclass
 class Outcome:
     """What one converge did, for callers that report it (the seed's start endpoint)."""
@@ -172,44 +182,55 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
 
 
-def converge(deployment_id: int, *, blocking: bool = True, died: str = "") -> Outcome | None:
+def converge(
+    deployment_id: int, *, blocking: bool = True, died: str = "", death: Death | None = None
+) -> Outcome | None:
     """Reconcile one deployment; returns None if it is gone or (not blocking) locked by another.
 
-    ``died`` names a container the engine just reported dead: the engine's container list
-    still shows it running for a few milliseconds after the ``die`` event, while an inspect
-    waits for the state change, so it is inspected first.
+    ``died`` names a container the engine just reported dead (``death``: what its ``die`` event said).
     """
     with deployment_lock(deployment_id, blocking=blocking) as acquired:
         if not acquired:
             return None
-        return converge_held(deployment_id, died=died)
+        return converge_held(deployment_id, died=died, death=death)
 
 
-def converge_held(deployment_id: int, *, died: str = "") -> Outcome | None:
+def converge_held(deployment_id: int, *, died: str = "", death: Death | None = None) -> Outcome | None:
     """:func:`converge` for a caller that already holds the deployment's lock (the seed's start,
     which changes the desired state and converges it under one hold)."""
     try:
         deployment = Deployment.objects.select_related("image").get(pk=deployment_id)
     except Deployment.DoesNotExist:
         return None
-    if died:
+    if death is not None and (
+        deployment.restart_policy != Deployment.RestartPolicy.NO
+        or Container.objects.filter(docker_id=death.container_id, status=Container.Status.RESTARTING).exists()
+    ):
+        death = None  # the engine may be restarting it: only its own state says whether it is dead
+    if died and death is None:
+        # The engine's container list still shows a container running for a moment after its ``die``
+        # event, while an inspect waits for the state change (on a busy engine ~0.3 s: the engine tears
+        # the container's network down first), so it is inspected first.
         try:
             engine.inspect_container(died)
         except engine.ContainerNotFound:
             pass
     # Kept in the database, so /metrics shows every worker's converges (processes.durations).
     with durations.timed("reconcile"):
-        return _converge_locked(deployment)
+        return _converge_locked(deployment, death)
 
 
-def _converge_locked(deployment: Deployment) -> Outcome:
+def _converge_locked(deployment: Deployment, death: Death | None = None) -> Outcome:
     now = timezone.now()
+    # Only this deployment's containers: the engine filters by label, so the cost does not grow with the fleet.
     observed = engine.list_containers(engine.deployment_labels(deployment.pk))
+    if death is not None:
+        observed = [_dead(info, death) if info.id == death.container_id else info for info in observed]
     rows = {row.docker_id: row for row in deployment.containers.all()}
     # Slots whose container died or vanished: their replacements take them over.
     vacated = _sync_rows(deployment, observed, rows)
     dead = [c for c in observed if c.state not in ALIVE_STATES]
-    _account_crashes(deployment, dead, rows, now)
+    _account_crashes(deployment, dead, rows, now, death)
     for info in dead:
         row = rows.get(info.id)
         if row is not None and row.slot is not None:
@@ -226,6 +247,13 @@ def _converge_locked(deployment: Deployment) -> Outcome:
     _update_state(deployment, now)
     hooks.converged(deployment.pk)
     return outcome
+
+
+def _dead(info: engine.ContainerInfo, death: Death) -> engine.ContainerInfo:
+    """``info`` as its ``die`` event said it is now, whatever the (momentarily stale) list said."""
+    if info.state not in ALIVE_STATES:
+        return info
+    return replace(info, state="exited", exit_code=death.exit_code)
 
 
 def oldest_first(observed: list[engine.ContainerInfo], created: Mapping[str, datetime]) -> list[engine.ContainerInfo]:
@@ -307,26 +335,37 @@ def count_restart(deployment: Deployment, number: int) -> None:
 
 
 def _account_crashes(
-    deployment: Deployment, dead: list[engine.ContainerInfo], rows: dict[str, Container], now: datetime
+    deployment: Deployment,
+    dead: list[engine.ContainerInfo],
+    rows: dict[str, Container],
+    now: datetime,
+    death: Death | None = None,
 ) -> None:
     """A container that died soon after starting is a crash; crashes in a row back off exponentially."""
     crashes = 0
     for info in dead:
-        try:
-            detail = engine.inspect_container(info.id)
-        except engine.ContainerNotFound:
-            continue
-        started, finished = detail.started_at, detail.finished_at
+        row = rows.get(info.id)
+        started: datetime | None
+        finished: datetime | None
+        if death is not None and info.id == death.container_id and row is not None and row.started_at:
+            # What the event said, and when we started it: no need to wait for the engine's own record.
+            started, finished, oom_killed = row.started_at, death.finished_at, False
+        else:
+            try:
+                detail = engine.inspect_container(info.id)
+            except engine.ContainerNotFound:
+                continue
+            started, finished, oom_killed = detail.started_at, detail.finished_at, detail.oom_killed
         # One death, one event: a converge that recorded this death but could not remove the container
         # (the engine went away mid-way, as it does while restarting) sees it again on the next try.
-        death = finished.isoformat() if finished else ""
-        if already_recorded(info.id, death):
+        finished_at = finished.isoformat() if finished else ""
+        started_at = started.isoformat() if started else ""
+        if already_recorded(info.id, finished_at, started_at):
             continue
-        lived = (finished - started).total_seconds() if started and finished else 0.0
+        lived = max(0.0, (finished - started).total_seconds()) if started and finished else 0.0
         crashed = lived < settings.CRASH_WINDOW_S
         crashes += crashed
-        reason = "out of memory" if detail.oom_killed else f"exit code {info.exit_code}"
-        row = rows.get(info.id)
+        reason = "out of memory" if oom_killed else f"exit code {info.exit_code}"
         slot = row.slot if row is not None else None
         if slot is not None:
             count_restart(deployment, slot)
@@ -338,9 +377,10 @@ def _account_crashes(
             message=f"{info.name} died ({reason}) after {lived:.1f}s" + (", counted as a crash" if crashed else ""),
             after={
                 "exit_code": info.exit_code,
-                "oom_killed": detail.oom_killed,
+                "oom_killed": oom_killed,
                 "lived_s": round(lived, 3),
-                "finished_at": death,
+                "finished_at": finished_at,
+                "started_at": started_at,
                 "slot": slot,
             },
         )
@@ -352,13 +392,19 @@ def _account_crashes(
         deployment.save(update_fields=["crash_count", "backoff_until", "updated_at"])
 
 
-def already_recorded(docker_id: str, finished_at: str) -> bool:
-    """Whether this death (the container's id and the time it finished) already has its event.
+def already_recorded(docker_id: str, finished_at: str, started_at: str = "") -> bool:
+    """Whether this death (the container's id and when it finished, or when it had started) already has its event.
 
-    A container Docker restarts by its restart policy dies again with the same id but a later time.
+    A container Docker restarts by its restart policy dies again with the same id but later times. The
+    start time tells one death apart too: a death recorded from its ``die`` event carries the event's time,
+    a few ms off the finish time the engine keeps, but the same start time.
     """
     died = Event.objects.filter(kind="container.died", container_docker_id=docker_id)
-    return any((after or {}).get("finished_at", "") == finished_at for after in died.values_list("after", flat=True))
+    for after in died.values_list("after", flat=True):
+        after = after or {}
+        if after.get("finished_at", "") == finished_at or (started_at and after.get("started_at") == started_at):
+            return True
+    return False
 
 
 def _settled(deployment: Deployment, rows: dict[str, Container], now: datetime) -> bool:
@@ -383,10 +429,12 @@ def _apply(
         pin_image(deployment)
     specs = [container_spec(deployment) for _ in range(current_plan.create)]
     workers = max(1, min(settings.RECONCILE_PARALLELISM, len(specs) + len(current_plan.remove)))
-    mark_removing([r.container_id for r in current_plan.remove])
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
-        removal_futures = [(r, pool.submit(engine.remove_container, r.container_id)) for r in current_plan.remove]
+        # The new containers start first: they wait for nothing, while removals are announced first
+        # (before_container_stop drains them in the load balancer), so a replacement never waits for that.
         create_futures = [(s, pool.submit(engine.run_container, s)) for s in specs]
+        mark_removing([r.container_id for r in current_plan.remove])
+        removal_futures = [(r, pool.submit(engine.remove_container, r.container_id)) for r in current_plan.remove]
 
     for removal, future in removal_futures:
         row = rows.pop(removal.container_id, None)
