@@ -25,7 +25,6 @@ urlpatterns = [
     path("", include("tenancy.api.urls")),
     path("", include("health.urls")),
     path("", include("registry.urls")),
-    path("", include("registry.console_urls")),
     path("", include("containers.urls")),
     path("", include("billing.urls")),
 ]
