@@ -189,6 +189,9 @@ class Load:
             return None
         detail = " ".join(response.text[:300].split())
         self._count(response.status_code, f"{method} {path}: {response.status_code} {detail}")
+        if response.status_code >= 500:  # the whole answer, for whoever explains it afterwards
+            with self.lock, (self.stack.base / "server-errors.log").open("a") as log:
+                log.write(f"{time.strftime('%H:%M:%S')} {method} {path}: {response.status_code} {response.text}\n")
         return response
 
     def _count(self, status: int | None, what: str) -> None:
@@ -381,6 +384,8 @@ def main() -> None:
     )
     for error in load.errors:
         print(f"  {error}")
+    if load.server_errors:
+        print(f"  (the whole answers: {stack.base / 'server-errors.log'})")
     print(f"process restarts: {restarts}, unplanned exits: {exits}")
     changed = {name: (pids_before.get(name), pid) for name, pid in pids_after.items() if pids_before.get(name) != pid}
     print(f"processes whose pid changed: {changed or 'none'}")
