@@ -1,16 +1,21 @@
-"""Benchmark: server-side render time of the console's busiest pages with 500 container rows.
+"""Benchmark: server-side render time of the console's busiest pages with many containers and events.
 
 One run, in-process (Django's test client: middleware, view, queries, template — no network),
-on a throwaway SQLite database (never the configured one: it fills tables). Median of 20 renders each of the
-dashboard, the deployments list and the events list, beside a trivial view in the same run:
-the login page, which renders the same base template through the same middleware with no
-queries of its own (GET /health would be no fair floor: it renders no template at all).
-The last line is one JSON object with the figures.
-Run: .venv/bin/python bench/console.py
+on a throwaway SQLite database (never the configured one: it fills tables). ``--containers N``
+(default 500) container rows in deployments of 10, ``--events N`` (default 2000) events; rows only,
+no containers on the engine. Median of 20 renders each of the dashboard, the deployments list, the
+health fleet page and the events list, beside a trivial view in the same run: the login page, which
+renders the same base template through the same middleware with no queries of its own (GET /health
+would be no fair floor: it renders no template at all).
+
+Each page's queries are counted twice: with a tenth of the rows first, then with all of them; the
+counts must be equal (no query per row). The last line is one JSON object with the figures.
+Run: .venv/bin/python bench/console.py [--containers N] [--events N]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -40,48 +45,65 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from containers.models import Container, Deployment, Event, Image  # noqa: E402
 
-DEPLOYMENTS = 50
-CONTAINERS_EACH = 10  # 500 container rows
-EVENTS = 2000
+CONTAINERS_EACH = 10
 RUNS = 20
-PAGES = {"dashboard": "/", "deployments": "/deployments/", "events": "/console/events/"}
+PAGES = {
+    "dashboard": "/",
+    "deployments": "/deployments/",
+    "fleet": "/console/health/",
+    "events": "/console/events/",
+}
+BATCH = 2000
 
 
-def populate() -> None:
+def populate(containers: int, events: int, first: int) -> None:
+    """Add deployments of 10 containers until there are ``containers`` rows, and events until ``events``;
+    ``first`` numbers the deployments on from the ones already there."""
     image, _ = Image.objects.get_or_create(reference="bench/console:1", defaults={"size_bytes": 1})
+    have = Container.objects.count()
+    wanted = -(-(containers - have) // CONTAINERS_EACH)
     deployments = Deployment.objects.bulk_create(
         Deployment(
-            name=f"bench-{i:03d}",
+            name=f"bench-{first + i:04d}",
             image=image,
             replicas=CONTAINERS_EACH,
-            cpu_limit=Decimal("0.1"),
-            memory_limit_bytes=64 * 1024 * 1024,
+            cpu_limit=Decimal("0.01"),
+            memory_limit_bytes=16 * 1024 * 1024,
             container_port=8080,
             state="running",
         )
-        for i in range(DEPLOYMENTS)
+        for i in range(wanted)
     )
     Container.objects.bulk_create(
-        Container(
-            deployment=d,
-            docker_id=f"{d.pk:032x}{n:032x}",
-            name=f"{d.name}-{n}",
-            status="running",
-            host_port=20000 + d.pk * 20 + n,
-        )
-        for d in deployments
-        for n in range(CONTAINERS_EACH)
+        (
+            Container(
+                deployment=d,
+                docker_id=f"{d.pk:032x}{n:032x}",
+                name=f"{d.name}-{n}",
+                status="running",
+                host_port=20000 + (d.pk * CONTAINERS_EACH + n) % 40000,
+            )
+            for d in deployments
+            for n in range(CONTAINERS_EACH)
+        ),
+        batch_size=BATCH,
     )
+    every = list(Deployment.objects.values_list("pk", flat=True))
+    have_events = Event.objects.count()
     Event.objects.bulk_create(
-        Event(actor="bench", kind="container.started", deployment=deployments[i % DEPLOYMENTS], message=f"event {i}")
-        for i in range(EVENTS)
+        (
+            Event(actor="bench", kind="container.started", deployment_id=every[i % len(every)], message=f"event {i}")
+            for i in range(have_events, events)
+        ),
+        batch_size=BATCH,
     )
 
 
 def queries(client: Client, path: str) -> int:
-    """How many queries one render of ``path`` makes (the organization scope's cost shows here)."""
     with CaptureQueriesContext(connection) as captured:
-        client.get(path)
+        response = client.get(path)
+    if response.status_code != 200:
+        raise SystemExit(f"GET {path} answered {response.status_code}")
     return len(captured)
 
 
@@ -97,8 +119,12 @@ def median_ms(client: Client, path: str) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--containers", type=int, default=500, help="container rows")
+    parser.add_argument("--events", type=int, default=2000, help="event rows")
+    args = parser.parse_args()
+
     call_command("migrate", verbosity=0)
-    populate()
     user = get_user_model().objects.create_user("bench-console", password=None, is_staff=True)
     # A member of the organization the rows are in (the default one), as a customer's operator is.
     from tenancy.models import Membership, default_organization
@@ -107,18 +133,27 @@ def main() -> None:
     client = Client()
     client.force_login(user)
 
+    populate(args.containers // 10, args.events // 10, 0)
+    small = {name: queries(client, path) for name, path in PAGES.items()}
+    small_rows = (Container.objects.count(), Event.objects.count())
+    populate(args.containers, args.events, Deployment.objects.count())
+    rows = (Container.objects.count(), Event.objects.count())
+    print(f"{rows[0]} containers in {Deployment.objects.count()} deployments, {rows[1]} events")
+
     trivial = median_ms(client, "/accounts/login/")
     print(f"trivial view (GET /accounts/login/): {trivial:.2f} ms")
-    figures: dict[str, float] = {"trivial_ms": round(trivial, 2)}
+    figures: dict[str, float | int] = {"containers": rows[0], "events": rows[1], "trivial_ms": round(trivial, 2)}
     for name, path in PAGES.items():
         took = median_ms(client, path)
+        count = queries(client, path)
         figures[f"{name}_ms"] = round(took, 2)
         figures[f"{name}_ratio"] = round(took / trivial, 2)
-        figures[f"{name}_queries"] = queries(client, path)
+        figures[f"{name}_queries"] = count
         print(
-            f"{name} ({path}), {Container.objects.count()} containers: {took:.2f} ms, {took / trivial:.1f}x trivial, "
-            f"{figures[f'{name}_queries']} queries"
+            f"{name} ({path}): {took:.2f} ms, {took / trivial:.1f}x trivial; {count} queries "
+            f"({small[name]} with {small_rows[0]} containers and {small_rows[1]} events)"
         )
+    figures["queries_constant"] = all(queries(client, path) == small[name] for name, path in PAGES.items())
     print(json.dumps(figures))
 
 

@@ -251,3 +251,18 @@ def month_to_date(organization_id: int, now: datetime | None = None) -> dict[str
         "forecast": forecast,
         "lines": computed.lines,
     }
+
+
+def refresh_open(now: datetime | None = None) -> int:
+    """Recompute the drafts of this month (and of last month until it is final): after each metering tick."""
+    now = now or timezone.now()
+    count = 0
+    for month in sorted({month_of(now), month_of(now.replace(day=1) - timedelta(days=1))}):
+        finals = set(
+            Invoice.objects.filter(month=month, status=Invoice.Status.FINAL).values_list("organization_id", flat=True)
+        )
+        for organization_id in billable_organizations(month):
+            if organization_id not in finals:
+                refresh(organization_id, month, now=now)
+                count += 1
+    return count

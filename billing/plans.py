@@ -31,29 +31,31 @@ def assign(organization_id: int, plan: Plan, starts_at: datetime) -> PlanPeriod:
     with transaction.atomic():
         # One change at a time per organization: the overlap check and the write can't interleave.
         Organization.objects.select_for_update().filter(pk=organization_id).first()
-        if PlanPeriod.objects.filter(organization_id=organization_id, starts_at__gte=starts_at).exists():
-            raise Invalid(
-                "a plan period already starts at or after this instant; plan periods can't overlap", field="starts_at"
-            )
-        month = starts_at.date().replace(day=1)
-        if Invoice.objects.filter(
-            organization_id=organization_id, month__gte=month, status=Invoice.Status.FINAL
-        ).exists():
-            raise Invalid("the invoice of this month is final; a plan change can only start later", field="starts_at")
-        current = PlanPeriod.objects.filter(organization_id=organization_id, starts_at__lt=starts_at).filter(
+        check(organization_id, plan, starts_at)
+        PlanPeriod.objects.filter(organization_id=organization_id, starts_at__lt=starts_at).filter(
             Q(ends_at__isnull=True) | Q(ends_at__gt=starts_at)
-        )
-        month_start = starts_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        # One invoice, one currency: a month begun in one currency ends in it.
-        other_currency = (
-            PlanPeriod.objects.filter(organization_id=organization_id, starts_at__lt=starts_at)
-            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=month_start))
-            .exclude(plan__currency=plan.currency)
-        )
-        if starts_at != month_start and other_currency.exists():
-            raise Invalid("a plan in another currency can only start on the first of a month (UTC)", field="plan")
-        current.update(ends_at=starts_at)
+        ).update(ends_at=starts_at)
         return PlanPeriod.objects.create(organization_id=organization_id, plan=plan, starts_at=starts_at)
+
+
+def check(organization_id: int, plan: Plan, starts_at: datetime) -> None:
+    """What :func:`assign` refuses, for forms that show it at the field (raises ``Invalid``)."""
+    if PlanPeriod.objects.filter(organization_id=organization_id, starts_at__gte=starts_at).exists():
+        raise Invalid(
+            "a plan period already starts at or after this instant; plan periods can't overlap", field="starts_at"
+        )
+    month = starts_at.date().replace(day=1)
+    if Invoice.objects.filter(organization_id=organization_id, month__gte=month, status=Invoice.Status.FINAL).exists():
+        raise Invalid("the invoice of this month is final; a plan change can only start later", field="starts_at")
+    month_start = starts_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    # One invoice, one currency: a month begun in one currency ends in it.
+    other_currency = (
+        PlanPeriod.objects.filter(organization_id=organization_id, starts_at__lt=starts_at)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=month_start))
+        .exclude(plan__currency=plan.currency)
+    )
+    if starts_at != month_start and other_currency.exists():
+        raise Invalid("a plan in another currency can only start on the first of a month (UTC)", field="plan")
 
 
 def spans(organization_id: int, start: datetime, end: datetime) -> list[Span]:

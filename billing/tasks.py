@@ -17,6 +17,7 @@ def meter() -> None:
 
     if heartbeats.claim(CLAIM_JOB, settings.BILLING_METER_INTERVAL_S / 2):
         hourly.meter_pending()
+        invoices.refresh_open()
 
 
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)

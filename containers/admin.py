@@ -44,7 +44,7 @@ class ContainerInline(admin.TabularInline):
     """The deployment's containers, read-only: they mirror the engine and the reconciler owns them."""
 
     model = Container
-    fields = ("name", "docker_id", "status", "generation", "host_port", "restart_count", "started_at")
+    fields = ("name", "docker_id", "status", "generation", "slot", "host_port", "restart_count", "started_at")
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -132,6 +132,7 @@ class ContainerAdmin(admin.ModelAdmin):
         "deployment",
         "status",
         "generation",
+        "slot",
         "host_port",
         "exit_code",
         "restart_count",

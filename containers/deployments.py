@@ -407,6 +407,8 @@ def restart_container(
     if not Container.objects.filter(pk=container.pk).exists():
         raise Refused(f"container {container.name} is being removed", field="id")
     hooks.restarting([container.docker_id])
+    # The engine reports the restart's stop as a ``die``: marked, so that it is not taken for a death to replace.
+    Container.objects.filter(pk=container.pk).update(status=Container.Status.RESTARTING)
     try:
         engine.restart_container(container.docker_id)
     except engine.ContainerNotFound:

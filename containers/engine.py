@@ -7,6 +7,7 @@ rest of the code never sees SDK objects and can be read without knowing the SDK.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -428,6 +429,9 @@ def inspect_container(container_id: str) -> ContainerDetail:
         image_id=str(attrs.get("Image", "")),
     )
     nano_cpus = host_config.get("NanoCpus") or 0
+    if not nano_cpus and host_config.get("CpuQuota") and host_config.get("CpuPeriod"):
+        # Set after the start by run_container (CFS quota and period rather than NanoCpus).
+        nano_cpus = int(host_config["CpuQuota"] * 1e9 / host_config["CpuPeriod"])
     return ContainerDetail(
         info=info,
         started_at=_parse_time(state.get("StartedAt")),
@@ -455,7 +459,13 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
     Locked down whatever the image asks for: every capability dropped (``cap_add`` gives back the
     approved ones), no new privileges, unprivileged, a pids limit, bounded logs, its anonymous volumes
     removed with it, and attached only to its deployment's network. Uses the low-level API: create,
-    start, inspect — the fewest round trips the engine allows.
+    start, limit the CPU, inspect — the fewest round trips the engine allows.
+
+    The memory limit is set at creation, the CPU limit right after the start (:func:`limit_cpu`): the
+    runtime's own setup of the container runs inside the container's cgroup, and under a small CFS
+    quota it is throttled, 1 ms of CPU per 100 ms period at 0.01 CPU, so a start took ~1.4 s instead of
+    ~0.2 s on a 2-core machine (docker 20.10, cgroup v1). A container whose limit cannot be
+    set is removed: none runs without its limit.
     """
     api = client().api
     restart: dict[str, Any] | None = None
@@ -470,7 +480,6 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
         storage_opt = {"size": str(spec.disk_limit_bytes)}
     with translate_errors():
         host_config = api.create_host_config(
-            nano_cpus=int(spec.cpu_limit * 1e9),
             mem_limit=spec.memory_limit_bytes,
             memswap_limit=spec.memory_limit_bytes,
             port_bindings={f"{spec.container_port}/tcp": ("127.0.0.1", "")} if spec.container_port else None,
@@ -496,7 +505,24 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
             host_config=host_config,
         )
         api.start(created["Id"])
+    try:
+        limit_cpu(created["Id"], spec.cpu_limit)
+    except EngineError:
+        with contextlib.suppress(EngineError):
+            remove_container(created["Id"])
+        raise
     return inspect_container(created["Id"])
+
+
+CPU_PERIOD_US = 100_000  # the CFS default; 0.01 CPU is then the smallest quota the kernel takes (1 ms)
+
+
+def limit_cpu(container_id: str, cpus: float) -> None:
+    """Hold the container to ``cpus`` cores from now on (a CFS quota per 100 ms period; kept across restarts)."""
+    with translate_errors():
+        client().api.update_container(
+            container_id, cpu_period=CPU_PERIOD_US, cpu_quota=max(1000, round(cpus * CPU_PERIOD_US))
+        )
 
 
 _disk_limit: dict[str, bool] = {}

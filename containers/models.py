@@ -153,6 +153,11 @@ class Container(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.CREATED)
     host_port = models.PositiveIntegerField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
+    # The replica slot it fills (ReplicaSlot.number): a replacement takes the slot of the container that
+    # died, so the restarts of one replica add up across the containers that filled it.
+    slot = models.PositiveIntegerField(null=True, blank=True)
+    # Its slot's restarts (ReplicaSlot.restarts) when reconcile started it; a slot's count only changes
+    # when its container dies, so this is the slot's count for as long as the container lives.
     restart_count = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -170,6 +175,24 @@ class Container(models.Model):
     @property
     def short_id(self) -> str:
         return self.docker_id[:12]
+
+
+class ReplicaSlot(models.Model):
+    """One replica position of a deployment (numbered from 1) and how often its container died and was
+    replaced. The count outlives the containers: it keeps counting through a crash loop's backoff, while
+    no container fills the slot, and a slot given up by a scale-down keeps its count if it is filled again.
+    """
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="slots")
+    number = models.PositiveIntegerField()
+    restarts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["deployment_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["deployment", "number"], name="replica_slot_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id}#{self.number}"
 
 
 class Event(models.Model):

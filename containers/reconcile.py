@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from containers import engine, hooks
 from containers.locks import deployment_lock
-from containers.models import Container, Deployment, Event, record
+from containers.models import Container, Deployment, Event, ReplicaSlot, record
 from orchestrator_site.processes import durations
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,24 @@ def backoff_delay(crashes: int) -> float:
     return float(min(settings.BACKOFF_BASE_S * 2 ** (crashes - 2), settings.BACKOFF_CAP_S))
 
 
+def assign_slots(count: int, held: Collection[int], vacated: Collection[int]) -> list[int]:
+    """Replica slot numbers for ``count`` new containers: first the slots whose container just died or
+    vanished (``vacated``; a replacement fills its predecessor's slot), then the lowest numbers from 1 that
+    no container holds (``held``)."""
+    taken = set(held)
+    chosen: list[int] = []
+    for number in sorted(set(vacated) - taken)[:count]:
+        chosen.append(number)
+        taken.add(number)
+    number = 1
+    while len(chosen) < count:
+        if number not in taken:
+            chosen.append(number)
+            taken.add(number)
+        number += 1
+    return chosen
+
+
 # --- the shell --------------------------------------------------------------------------
 
 
@@ -150,6 +168,16 @@ def pin_image(deployment: Deployment) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Death:
+    """What the engine's ``die`` event said about a container (the watcher passes it on): enough to replace
+    the container without asking the engine about it again."""
+
+    container_id: str
+    exit_code: int | None
+    finished_at: datetime
+
+
 @dataclass
 class Outcome:
     """What one converge did, for callers that report it (the seed's start endpoint)."""
@@ -159,43 +187,59 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
 
 
-def converge(deployment_id: int, *, blocking: bool = True, died: str = "") -> Outcome | None:
+def converge(
+    deployment_id: int, *, blocking: bool = True, died: str = "", death: Death | None = None
+) -> Outcome | None:
     """Reconcile one deployment; returns None if it is gone or (not blocking) locked by another.
 
-    ``died`` names a container the engine just reported dead: the engine's container list
-    still shows it running for a few milliseconds after the ``die`` event, while an inspect
-    waits for the state change, so it is inspected first.
+    ``died`` names a container the engine just reported dead (``death``: what its ``die`` event said).
     """
     with deployment_lock(deployment_id, blocking=blocking) as acquired:
         if not acquired:
             return None
-        return converge_held(deployment_id, died=died)
+        return converge_held(deployment_id, died=died, death=death)
 
 
-def converge_held(deployment_id: int, *, died: str = "") -> Outcome | None:
+def converge_held(deployment_id: int, *, died: str = "", death: Death | None = None) -> Outcome | None:
     """:func:`converge` for a caller that already holds the deployment's lock (the seed's start,
     which changes the desired state and converges it under one hold)."""
     try:
         deployment = Deployment.objects.select_related("image").get(pk=deployment_id)
     except Deployment.DoesNotExist:
         return None
-    if died:
+    if death is not None and (
+        deployment.restart_policy != Deployment.RestartPolicy.NO
+        or Container.objects.filter(docker_id=death.container_id, status=Container.Status.RESTARTING).exists()
+    ):
+        death = None  # the engine may be restarting it: only its own state says whether it is dead
+    if died and death is None:
+        # The engine's container list still shows a container running for a moment after its ``die``
+        # event, while an inspect waits for the state change (on a busy engine ~0.3 s: the engine tears
+        # the container's network down first), so it is inspected first.
         try:
             engine.inspect_container(died)
         except engine.ContainerNotFound:
             pass
     # Kept in the database, so /metrics shows every worker's converges (processes.durations).
     with durations.timed("reconcile"):
-        return _converge_locked(deployment)
+        return _converge_locked(deployment, death)
 
 
-def _converge_locked(deployment: Deployment) -> Outcome:
+def _converge_locked(deployment: Deployment, death: Death | None = None) -> Outcome:
     now = timezone.now()
+    # Only this deployment's containers: the engine filters by label, so the cost does not grow with the fleet.
     observed = engine.list_containers(engine.deployment_labels(deployment.pk))
+    if death is not None:
+        observed = [_dead(info, death) if info.id == death.container_id else info for info in observed]
     rows = {row.docker_id: row for row in deployment.containers.all()}
-    _sync_rows(deployment, observed, rows)
+    # Slots whose container died or vanished: their replacements take them over.
+    vacated = _sync_rows(deployment, observed, rows)
     dead = [c for c in observed if c.state not in ALIVE_STATES]
-    _account_crashes(deployment, dead, rows, now)
+    _account_crashes(deployment, dead, rows, now, death)
+    for info in dead:
+        row = rows.get(info.id)
+        if row is not None and row.slot is not None:
+            vacated.add(row.slot)
 
     created = {docker_id: row.created_at for docker_id, row in rows.items()}
     current_plan = plan(
@@ -204,10 +248,17 @@ def _converge_locked(deployment: Deployment) -> Outcome:
     )
     outcome = Outcome()
     if not current_plan.empty:
-        _apply(deployment, current_plan, rows, outcome)
+        _apply(deployment, current_plan, rows, outcome, vacated)
     _update_state(deployment, now)
     hooks.converged(deployment.pk)
     return outcome
+
+
+def _dead(info: engine.ContainerInfo, death: Death) -> engine.ContainerInfo:
+    """``info`` as its ``die`` event said it is now, whatever the (momentarily stale) list said."""
+    if info.state not in ALIVE_STATES:
+        return info
+    return replace(info, state="exited", exit_code=death.exit_code)
 
 
 def oldest_first(observed: list[engine.ContainerInfo], created: Mapping[str, datetime]) -> list[engine.ContainerInfo]:
@@ -218,13 +269,19 @@ def oldest_first(observed: list[engine.ContainerInfo], created: Mapping[str, dat
     return sorted(observed, key=lambda info: (created.get(info.id, now), info.id))
 
 
-def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], rows: dict[str, Container]) -> None:
-    """Mirror the engine into rows: adopt unknown containers, forget vanished ones, refresh status."""
+def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], rows: dict[str, Container]) -> set[int]:
+    """Mirror the engine into rows: adopt unknown containers, forget vanished ones, refresh status, give
+    every row a replica slot. Returns the slots of containers that vanished (removed from outside): their
+    slots count a restart, as a death does."""
     seen = {info.id for info in observed}
+    vacated: set[int] = set()
     for docker_id, row in list(rows.items()):
         if docker_id not in seen:
             row.delete()
             del rows[docker_id]
+            if row.slot is not None and row.status != Container.Status.REMOVING:  # not one of our own removals
+                count_restart(deployment, row.slot)
+                vacated.add(row.slot)
             record(
                 "container.lost",
                 actor=ACTOR,
@@ -235,6 +292,7 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
     for info in observed:
         known = rows.get(info.id)
         if known is None:
+            (slot,) = assign_slots(1, held_slots(rows), vacated)
             rows[info.id] = Container.objects.create(
                 deployment=deployment,
                 docker_id=info.id,
@@ -244,6 +302,8 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
                 host_port=info.host_port,
                 exit_code=info.exit_code,
                 started_at=timezone.now(),
+                slot=slot,
+                restart_count=slot_restarts(deployment, slot),
             )
             record(
                 "container.adopted",
@@ -255,28 +315,65 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
         elif (known.status, known.host_port, known.exit_code) != (info.state, info.host_port, info.exit_code):
             known.status, known.host_port, known.exit_code = info.state, info.host_port, info.exit_code
             known.save(update_fields=["status", "host_port", "exit_code", "updated_at"])
+    for row in rows.values():
+        if row.slot is None:  # a row written by a path that does not number slots
+            (row.slot,) = assign_slots(1, held_slots(rows), ())
+            row.restart_count = slot_restarts(deployment, row.slot)
+            row.save(update_fields=["slot", "restart_count", "updated_at"])
+    return vacated
+
+
+def held_slots(rows: Mapping[str, Container]) -> set[int]:
+    return {row.slot for row in rows.values() if row.slot is not None}
+
+
+def slot_restarts(deployment: Deployment, number: int) -> int:
+    """The restarts of a deployment's replica slot (made on first use)."""
+    slot, _ = ReplicaSlot.objects.get_or_create(deployment=deployment, number=number)
+    return slot.restarts
+
+
+def count_restart(deployment: Deployment, number: int) -> None:
+    """One more restart of the slot: its container died or vanished and will be replaced (one UPDATE)."""
+    slot_restarts(deployment, number)
+    ReplicaSlot.objects.filter(deployment=deployment, number=number).update(restarts=F("restarts") + 1)
 
 
 def _account_crashes(
-    deployment: Deployment, dead: list[engine.ContainerInfo], rows: dict[str, Container], now: datetime
+    deployment: Deployment,
+    dead: list[engine.ContainerInfo],
+    rows: dict[str, Container],
+    now: datetime,
+    death: Death | None = None,
 ) -> None:
     """A container that died soon after starting is a crash; crashes in a row back off exponentially."""
     crashes = 0
     for info in dead:
-        try:
-            detail = engine.inspect_container(info.id)
-        except engine.ContainerNotFound:
-            continue
-        started, finished = detail.started_at, detail.finished_at
+        row = rows.get(info.id)
+        started: datetime | None
+        finished: datetime | None
+        if death is not None and info.id == death.container_id and row is not None and row.started_at:
+            # What the event said, and when we started it: no need to wait for the engine's own record.
+            started, finished, oom_killed = row.started_at, death.finished_at, False
+        else:
+            try:
+                detail = engine.inspect_container(info.id)
+            except engine.ContainerNotFound:
+                continue
+            started, finished, oom_killed = detail.started_at, detail.finished_at, detail.oom_killed
         # One death, one event: a converge that recorded this death but could not remove the container
         # (the engine went away mid-way, as it does while restarting) sees it again on the next try.
-        death = finished.isoformat() if finished else ""
-        if already_recorded(info.id, death):
+        finished_at = finished.isoformat() if finished else ""
+        started_at = started.isoformat() if started else ""
+        if already_recorded(info.id, finished_at, started_at):
             continue
-        lived = (finished - started).total_seconds() if started and finished else 0.0
+        lived = max(0.0, (finished - started).total_seconds()) if started and finished else 0.0
         crashed = lived < settings.CRASH_WINDOW_S
         crashes += crashed
-        reason = "out of memory" if detail.oom_killed else f"exit code {info.exit_code}"
+        reason = "out of memory" if oom_killed else f"exit code {info.exit_code}"
+        slot = row.slot if row is not None else None
+        if slot is not None:
+            count_restart(deployment, slot)
         record(
             "container.died",
             actor=ACTOR,
@@ -285,9 +382,11 @@ def _account_crashes(
             message=f"{info.name} died ({reason}) after {lived:.1f}s" + (", counted as a crash" if crashed else ""),
             after={
                 "exit_code": info.exit_code,
-                "oom_killed": detail.oom_killed,
+                "oom_killed": oom_killed,
                 "lived_s": round(lived, 3),
-                "finished_at": death,
+                "finished_at": finished_at,
+                "started_at": started_at,
+                "slot": slot,
             },
         )
     if crashes:
@@ -298,13 +397,19 @@ def _account_crashes(
         deployment.save(update_fields=["crash_count", "backoff_until", "updated_at"])
 
 
-def already_recorded(docker_id: str, finished_at: str) -> bool:
-    """Whether this death (the container's id and the time it finished) already has its event.
+def already_recorded(docker_id: str, finished_at: str, started_at: str = "") -> bool:
+    """Whether this death (the container's id and when it finished, or when it had started) already has its event.
 
-    A container Docker restarts by its restart policy dies again with the same id but a later time.
+    A container Docker restarts by its restart policy dies again with the same id but later times. The
+    start time tells one death apart too: a death recorded from its ``die`` event carries the event's time,
+    a few ms off the finish time the engine keeps, but the same start time.
     """
     died = Event.objects.filter(kind="container.died", container_docker_id=docker_id)
-    return any((after or {}).get("finished_at", "") == finished_at for after in died.values_list("after", flat=True))
+    for after in died.values_list("after", flat=True):
+        after = after or {}
+        if after.get("finished_at", "") == finished_at or (started_at and after.get("started_at") == started_at):
+            return True
+    return False
 
 
 def _settled(deployment: Deployment, rows: dict[str, Container], now: datetime) -> bool:
@@ -316,16 +421,25 @@ def _settled(deployment: Deployment, rows: dict[str, Container], now: datetime) 
     )
 
 
-def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container], outcome: Outcome) -> None:
-    """Run the plan's engine calls in parallel, then write rows and events from this thread."""
+def _apply(
+    deployment: Deployment,
+    current_plan: Plan,
+    rows: dict[str, Container],
+    outcome: Outcome,
+    vacated: Collection[int] = (),
+) -> None:
+    """Run the plan's engine calls in parallel, then write rows and events from this thread. A new
+    container takes a slot a dead one left (``vacated``) or else the lowest free one."""
     if current_plan.create:
         pin_image(deployment)
     specs = [container_spec(deployment) for _ in range(current_plan.create)]
     workers = max(1, min(settings.RECONCILE_PARALLELISM, len(specs) + len(current_plan.remove)))
-    mark_removing([r.container_id for r in current_plan.remove])
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
-        removal_futures = [(r, pool.submit(engine.remove_container, r.container_id)) for r in current_plan.remove]
+        # The new containers start first: they wait for nothing, while removals are announced first
+        # (before_container_stop drains them in the load balancer), so a replacement never waits for that.
         create_futures = [(s, pool.submit(engine.run_container, s)) for s in specs]
+        mark_removing([r.container_id for r in current_plan.remove])
+        removal_futures = [(r, pool.submit(engine.remove_container, r.container_id)) for r in current_plan.remove]
 
     for removal, future in removal_futures:
         row = rows.pop(removal.container_id, None)
@@ -334,6 +448,8 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
             raise error
         if error is not None:
             log.warning("removing %s failed: %s", removal.container_id, error)
+            if row is not None:  # still there, still holding its slot
+                rows[removal.container_id] = row
             continue
         if row is not None:
             row.delete()
@@ -347,12 +463,15 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
         )
 
     now = timezone.now()
+    started_ok = sum(1 for _, started in create_futures if started.exception() is None)
+    slots = iter(assign_slots(started_ok, held_slots(rows), vacated))
     for spec, started in create_futures:
         error = started.exception()
         if error is not None:
             _record_create_failure(deployment, spec, error, outcome)
             continue
         detail = started.result()
+        slot = next(slots)
         row = Container.objects.create(
             deployment=deployment,
             docker_id=detail.info.id,
@@ -361,6 +480,8 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
             status=detail.info.state,
             host_port=detail.info.host_port,
             started_at=detail.started_at or now,
+            slot=slot,
+            restart_count=slot_restarts(deployment, slot),
         )
         rows[row.docker_id] = row
         outcome.created.append(row)
@@ -369,7 +490,7 @@ def _apply(deployment: Deployment, current_plan: Plan, rows: dict[str, Container
             actor=ACTOR,
             deployment=deployment,
             container_docker_id=row.docker_id,
-            message=f"{row.name} started" + (f" on 127.0.0.1:{row.host_port}" if row.host_port else ""),
+            message=f"{row.name} started in slot {slot}" + (f" on 127.0.0.1:{row.host_port}" if row.host_port else ""),
         )
 
 

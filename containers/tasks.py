@@ -7,6 +7,8 @@ hold a worker slot for ever. The beat tick runs again anyway.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from celery import shared_task
 
 from containers import engine, reconcile
@@ -20,10 +22,13 @@ from containers import engine, reconcile
     soft_time_limit=240,
     time_limit=300,
 )
-def converge_deployment(deployment_id: int, died: str = "") -> None:
+def converge_deployment(deployment_id: int, died: str = "", exit_code: int | None = None, died_at_ns: int = 0) -> None:
     """Converge one deployment now (queued by changes of desired state, and by the watcher with
-    the id of the container that died)."""
-    reconcile.converge(deployment_id, died=died)
+    the id of the container that died and, from its ``die`` event, its exit code and time)."""
+    death = None
+    if died and died_at_ns:
+        death = reconcile.Death(died, exit_code, datetime.fromtimestamp(died_at_ns / 1e9, tz=UTC))
+    reconcile.converge(deployment_id, died=died, death=death)
 
 
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)

@@ -30,7 +30,18 @@ def handle(event: engine.EngineEvent) -> int | None:
     raw = event.labels.get(engine.LABEL_DEPLOYMENT, "")
     if not raw.isdigit() or ours(event):
         return None
-    converge_deployment.delay(int(raw), died=event.container_id if event.action != "destroy" else "")
+    if event.action == "die":
+        # What the event says (which container, its exit code, when) travels with the task, so the converge
+        # need not wait for the engine to finish recording the death before it starts a replacement.
+        code = event.labels.get("exitCode", "")
+        converge_deployment.delay(
+            int(raw),
+            died=event.container_id,
+            exit_code=int(code) if code.lstrip("-").isdigit() else None,
+            died_at_ns=event.time_nano,
+        )
+    else:
+        converge_deployment.delay(int(raw), died=event.container_id if event.action != "destroy" else "")
     return int(raw)
 
 

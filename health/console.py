@@ -1,11 +1,12 @@
 """Console pages for container health: the fleet page (every container's class and figures) and one
 container's charts.
 
-The fleet page reads each container's :class:`ContainerHealth` row, rewritten by every sampling
-round, joined to its container and deployment: one query whatever the number of rows, and no
-engine call, so the page stays fast and readable while the engine is down. It sorts on the server
-by a whitelisted column and refreshes itself by polling one partial, which also renders the first
-load. The charts page is a shell: ``static/health_charts.js`` fetches the history endpoint
+The fleet page reads a page of containers with their :class:`ContainerHealth` row, rewritten by every
+sampling round, joined to its container and deployment, and the containers counted by class: the same
+queries whatever the number of containers, and no engine call, so the page stays fast and readable
+while the engine is down. It sorts on the server by a whitelisted column and refreshes itself by
+polling one partial, which also renders the first load. The charts page is a shell:
+``static/health_charts.js`` fetches the history endpoint
 (``/api/containers/<pk>/metrics/``) and draws it with the vendored uPlot.
 """
 
@@ -18,7 +19,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, F, FloatField, IntegerField, QuerySet, Sum, Value, When
+from django.core.paginator import Paginator
+from django.db.models import Case, Count, F, FloatField, IntegerField, QuerySet, Sum, Value, When
 from django.db.models.expressions import OrderBy
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -30,7 +32,7 @@ from containers.models import Container
 from containers.views.htmx import partial_of, refresh_when_logged_out
 from health import history, resources, sampler
 from health.models import ContainerHealth, HealthClass
-from tenancy.access import access
+from tenancy.access import Access, access
 from tenancy.scope import get_or_404, scope
 
 # Worst first when sorted descending; a container never sampled yet ranks below stopped.
@@ -64,6 +66,7 @@ COLUMNS = [
 BY_KEY = {column.key: column for column in COLUMNS}
 # Trouble first: the worst class, then the busiest CPU.
 DEFAULT_SORT = "-class"
+PAGE_SIZE = 50
 
 
 def parse_sort(raw: str | None) -> tuple[Column, bool]:
@@ -103,10 +106,26 @@ def current_health(container: Container) -> ContainerHealth | None:
     return getattr(container, "health", None)
 
 
+def class_counts(who: Access) -> Counter[str]:
+    """The caller's containers per health class (``UNSAMPLED`` for those without figures yet): one GROUP BY,
+    no rows fetched."""
+    counts: Counter[str] = Counter()
+    rows = scope(Container.objects.all(), who).order_by().values_list("health__health_class")
+    for value, n in rows.annotate(n=Count("pk")):
+        counts[value or UNSAMPLED] += n
+    return counts
+
+
 def fleet_context(request: HttpRequest) -> dict[str, object]:
     column, descending = parse_sort(request.GET.get("sort"))
+    counts = class_counts(access(request))
+    total = sum(counts.values())
+    # A page of rows, so the page costs the same with 5,000 containers as with 50; the counts cover them all.
+    paginator = Paginator(fleet_queryset(request, column, descending), PAGE_SIZE)
+    paginator.count = total  # known from the counts: no COUNT query
+    page = paginator.get_page(request.GET.get("page"))
     # Each row also carries what the template shows of its health (set below, not model fields).
-    rows: list[Any] = list(fleet_queryset(request, column, descending))
+    rows: list[Any] = list(page.object_list)
     now = timezone.now()
     stale_after = settings.HEALTH_SAMPLER_STALE_S
     for container in rows:
@@ -114,7 +133,6 @@ def fleet_context(request: HttpRequest) -> dict[str, object]:
         container.health_class = container.figures.health_class if container.figures else UNSAMPLED
         container.age_s = age_seconds(container.figures.sampled_at if container.figures else None, now)
         container.stale = container.age_s is not None and container.age_s > stale_after
-    counts = Counter(container.health_class for container in rows)
     # Every class is shown, at 0 too, so the counts don't shift about; "not sampled yet" only when there are some.
     by_class: list[tuple[str, int]] = [(value, counts[value]) for value in CLASS_ORDER]
     if counts.get(UNSAMPLED):
@@ -134,9 +152,10 @@ def fleet_context(request: HttpRequest) -> dict[str, object]:
     state = sampler.status(now)
     return {
         "rows": rows,
+        "page": page,
         "sampler_age_s": state.age_s,
         "sampler_stale": state.age_s is None or state.age_s > stale_after,
-        "total": len(rows),
+        "total": total,
         "by_class": by_class,
         "sort": sort,
         "headers": headers,

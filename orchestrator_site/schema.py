@@ -94,6 +94,8 @@ API_GROUPS = {
     "probes": "health",
     "members": "organizations",
     "tokens": "organizations",
+    "usage": "billing",
+    "invoices": "billing",
 }
 SEED = "seed"
 

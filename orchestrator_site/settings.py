@@ -278,6 +278,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "health", "description": "Alert rules and deliveries, autoscalers, probes."},
         {"name": "registry", "description": "Service endpoints."},
         {"name": "organizations", "description": "Organizations, their members, quotas and API tokens."},
+        {"name": "billing", "description": "Usage metered per hour, invoices and their lines; each also as CSV."},
         {"name": "seed", "description": "The prototype's paths (a contract other teams call), unchanged."},
     ],
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -26,8 +26,8 @@ urlpatterns = [
     path("", include("tenancy.urls")),
     path("", include("health.urls")),
     path("", include("registry.urls")),
-    path("", include("registry.console_urls")),
     path("", include("containers.urls")),
+    path("", include("billing.urls")),
 ]
 
 # Django's own error answers: JSON on the API and seed paths, the HTML pages on the console's.

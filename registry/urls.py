@@ -1,5 +1,6 @@
-"""The seed's ``/registry/endpoints`` paths (with or without a trailing slash), ``/api/endpoints/`` and
-``/api/services/`` (discovery)."""
+"""The registry's URLs, its one URL module: the seed's ``/registry/endpoints`` paths (with or without a
+trailing slash), ``/api/endpoints/``, ``/api/services/`` (discovery), and the console's endpoint pages and
+Services page with its polled partial."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from containers.views.resource_pages import urls
+from registry import console
 from registry.api import services, views
 from registry.endpoint_pages import ENDPOINTS
 
@@ -23,4 +25,6 @@ urlpatterns: list[Any] = [
     path("api/services/<slug:name>/", services.service_detail, name="service-detail"),
     path("api/", include(router.urls)),
     *urls(ENDPOINTS),
+    path("console/services/", console.service_list, name="console-services"),
+    path("console/services/rows/", console.service_rows, name="console-services-rows"),
 ]

@@ -34,17 +34,18 @@ def organization_path(model: type[Model]) -> str:
     return str(path)
 
 
-def scope(queryset: QuerySet[M], access: Access, *, shared: bool = True) -> QuerySet[M]:
+def scope(queryset: QuerySet[M], access: Access, *, shared: bool = True, capability: str = READ) -> QuerySet[M]:
     """``queryset`` narrowed to what ``access`` may read.
 
     Staff (a signed-in superuser's session) see every organization. Anyone else sees their
     current organization's rows (plus shared rows where the model has them and ``shared``),
-    and only with the ``read`` capability: a billing-only role reads no deployments.
+    and only with ``capability`` (``read``; billing's rows ask for ``billing``): a billing-only
+    role reads no deployments, a viewer no invoices.
     """
     path = organization_path(queryset.model)
     if access.staff:
         return queryset
-    if access.organization_id is None or not access.can(READ):
+    if access.organization_id is None or not access.can(capability):
         return queryset.none()
     allowed = Q(**{path: access.organization_id})
     if shared and getattr(queryset.model, "tenancy_shared", False):

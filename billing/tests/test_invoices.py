@@ -159,3 +159,13 @@ class TestRoundingProperty(TestCase):
         assert all(a == a.quantize(Decimal("0.01")) for a in lines)
         add_usage(org, "cpu_used", "1", name="after")
         assert list(invoices.refresh(org.pk, NOVEMBER).lines.values_list("amount", flat=True)) == lines
+
+
+@pytest.mark.django_db
+def test_the_metering_tick_keeps_this_months_drafts_current() -> None:
+    org = default_organization()
+    now = datetime.now(tz=UTC)
+    add_usage(org, "cpu_used", "2", at=now.replace(minute=0, second=0, microsecond=0))
+    assert invoices.refresh_open(now) >= 1
+    draft = Invoice.objects.get(organization=org, month=invoices.month_of(now))
+    assert (draft.status, draft.number) == ("draft", None)

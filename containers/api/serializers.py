@@ -227,7 +227,7 @@ class ContainerSerializer(serializers.ModelSerializer):
         model = Container
         fields = [
             "id", "docker_id", "short_id", "name", "deployment", "deployment_name", "image", "generation", "status",
-            "host_port", "url", "exit_code", "restart_count", "started_at", "engine_available", "created_at",
+            "host_port", "url", "exit_code", "slot", "restart_count", "started_at", "engine_available", "created_at",
             "updated_at",
         ]  # fmt: skip
         read_only_fields = fields

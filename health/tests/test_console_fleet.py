@@ -246,6 +246,21 @@ def test_it_makes_as_many_queries_for_50_rows_as_for_2(alice: Client, url: str) 
 
     assert len(row_names(response.content.decode())) == 50
     assert len(lots) == len(few)
-    # The session, the user, then the rows with their health and deployment in one SELECT.
+    # The session, the user, the containers counted by class, then the rows with their health and
+    # deployment in one SELECT.
     fleet_selects = [q["sql"] for q in lots.captured_queries if '"health_containerhealth"' in q["sql"]]
-    assert len(fleet_selects) == 1
+    assert len(fleet_selects) == 2
+
+
+def test_it_shows_a_page_of_50_and_counts_them_all(alice: Client) -> None:
+    many(60)
+
+    first = alice.get("/console/health/?sort=container").content.decode()
+    second = alice.get("/console/health/rows/?sort=container&page=2", headers=HTMX).content.decode()
+
+    assert row_names(first) == [f"many-{i:03d}" for i in range(50)]
+    assert row_names(second) == [f"many-{i:03d}" for i in range(50, 60)]
+    assert "60 containers" in text(first) and "15 critical" in text(first)
+    assert "Page 1 of 2" in text(first) and 'href="/console/health/?sort=container&amp;page=2" rel="next"' in first
+    # The refresh of page 2 stays on page 2.
+    assert 'hx-get="/console/health/rows/?sort=container&amp;page=2"' in second

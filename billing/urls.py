@@ -1,0 +1,14 @@
+"""Billing's paths: the API under /api/ and the console's Billing area."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, re_path
+
+from billing.api import views as api
+
+urlpatterns: list[URLPattern] = [
+    re_path(r"^api/usage/?$", api.UsageView.as_view(), name="api-usage"),
+    re_path(r"^api/invoices/?$", api.InvoiceListView.as_view(), name="api-invoices"),
+    re_path(r"^api/invoices/(?P<pk>[^/]+)/?$", api.InvoiceDetailView.as_view(), name="api-invoice"),
+    re_path(r"^api/invoices/(?P<pk>[^/]+)/finalize/?$", api.InvoiceFinalizeView.as_view(), name="api-invoice-finalize"),
+]
