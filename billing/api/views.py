@@ -25,6 +25,7 @@ from billing.models import MEASURES, Invoice, InvoiceLine, Usage
 from tenancy.access import Access
 from tenancy.access import access as tenancy_access
 from tenancy.errors import Forbidden, Invalid
+from tenancy.permissions import SELF_CHECKED
 
 RANGE = [
     OpenApiParameter("from", OpenApiTypes.STR, description="from (inclusive): a date, a month (2026-11) or an instant"),
@@ -52,6 +53,9 @@ class BillingView(GenericAPIView[Any]):
     # Detail paths look their invoice up first (another organization's is a 404 for anyone), then
     # check the role (a viewer of the owning organization gets its 403).
     lookup_first = False
+    # The roles are checked here (billing.access: staff, admins, the billing role), not by
+    # tenancy's default permission (which wants ``operate`` for a write such as finalize).
+    tenancy_capability = SELF_CHECKED
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
