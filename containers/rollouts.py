@@ -249,7 +249,7 @@ def ready(container: Container, deployment: Deployment) -> bool:
         verdict = receiver(container.pk)
         if verdict is not None:
             return verdict
-    if deployment.container_port:
+    if deployment.container_port and settings.READINESS_PORT_CHECK:
         return container.host_port is not None and answers(container.host_port)
     return True
 

@@ -347,6 +347,9 @@ ROLLOUT_HOLD_S = envfloat("ROLLOUT_HOLD_S", 30.0, minimum=0.0)
 READY_WAIT_S = envfloat("READY_WAIT_S", 3.0, minimum=0.0)
 ROLLOUT_MAX_CRASHES = envint("ROLLOUT_MAX_CRASHES", 3, minimum=1)
 REVISION_HISTORY = envint("REVISION_HISTORY", 10, minimum=2)
+# A container with a port but no readiness probe is ready once its published port answers on 127.0.0.1.
+# Off where the worker cannot reach the host's loopback (the compose stack): then running means ready.
+READINESS_PORT_CHECK = envbool("READINESS_PORT_CHECK", True)
 HEARTBEAT_INTERVAL_S = envfloat("HEARTBEAT_INTERVAL_S", 10.0, minimum=1.0)
 # Health sampling (health/sampler.py): one round reads every managed container's counters.
 SAMPLE_INTERVAL_S = envfloat("SAMPLE_INTERVAL_S", 5.0, minimum=0.5)
