@@ -252,12 +252,14 @@ def converge_held(deployment_id: int, *, died: str = "", death: Death | None = N
 def _roll(deployment: Deployment, outcome: Outcome) -> Outcome:
     """Keep taking steps (each one a converge, ``ROLLOUT_STEP_S`` apart) while a rollout is under way, for up
     to ``ROLLOUT_HOLD_S`` (then the rest continues in a task queued for it, so no worker is held for ever),
-    or while new containers are not ready yet, for up to ``READY_WAIT_S`` (then the beat tick asks again)."""
+    or while the containers it started are not ready yet, for up to ``READY_WAIT_S`` (then the tick asks again)."""
     started = time.monotonic()
     while True:
         if rollouts.rolling(deployment):
             limit = settings.ROLLOUT_HOLD_S
-        elif rollouts.waiting_for_ready(deployment):
+        elif outcome.created and rollouts.waiting_for_ready(deployment):
+            # Only the converge that started containers waits for them: a tick finding one that never
+            # answers checks it once and goes on, so ticks cost the same whatever the fleet holds.
             limit = settings.READY_WAIT_S
         else:
             break

@@ -222,7 +222,7 @@ def same_template(deployment: Deployment, generations: set[int]) -> set[int]:
 # --- readiness --------------------------------------------------------------------------
 
 
-def answers(port: int, timeout_s: float = 0.3) -> bool:
+def answers(port: int, timeout_s: float = 0.3, settle_s: float = 0.1) -> bool:
     """Whether something serves on 127.0.0.1:``port``: the connection opens and is not closed at once.
 
     A bare connect is not enough: Docker's userland proxy accepts on the published port whatever the
@@ -231,7 +231,8 @@ def answers(port: int, timeout_s: float = 0.3) -> bool:
     """
     try:
         with socket.create_connection((READY_PROBE_HOST, port), timeout=timeout_s) as conn:
-            conn.settimeout(timeout_s)
+            # The proxy closes within milliseconds of finding nothing behind it: a short wait tells.
+            conn.settimeout(settle_s)
             try:
                 return conn.recv(1) != b""
             except TimeoutError:
