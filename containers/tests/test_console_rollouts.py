@@ -33,6 +33,8 @@ def test_the_page_shows_the_rollout_and_rolls_back_to_a_revision(demo_image: Any
     assert '<progress value="2" max="2"' in page
     assert 'data-revision="2"' in page and 'data-revision="1"' in page
     assert "Roll back to revision 1" in page and "Roll back to revision 2" not in page
+    assert "1 above, 0 unavailable at most" in page and "automatic rollback on" in page
+    assert "no container port" in page
     status = console.get(url + "status/", headers={"HX-Request": "true"}).content.decode()
     assert 'data-phase="complete"' in status  # the polled part carries it too
 

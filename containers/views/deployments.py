@@ -25,7 +25,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from containers import deployments, engine, rollouts
+from containers import deployments, engine, hooks, rollouts
 from containers.filtersets import DeploymentFilterSet
 from containers.forms import DeploymentEditForm, DeploymentForm, ScaleForm
 from containers.models import Container, Deployment, Event, actor_name
@@ -322,6 +322,7 @@ def deployment_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "containers": containers,
         "replaced": replaced_of(deployment, containers),
         "events": timeline_of(deployment),
+        "lb_url": hooks.lb_urls_for([deployment.name]).get(deployment.name) if deployment.container_port else None,
         **rollout_context(deployment, containers),
     }
     return render(request, T + "detail.html", context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from conftest import deploy
@@ -15,7 +16,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("lb", "remove_test_
 
 
 def test_traffic_shows_haproxy_s_view_and_is_a_503_when_haproxy_is_gone(
-    demo_image: Any, api_client: APIClient, settings: Any
+    demo_image: Any, api_client: APIClient, settings: Any, user: Any
 ) -> None:
     deployment = deploy(demo_image, "traffic", 2, container_port=8080)
     loadbalancer.sync()
@@ -31,6 +32,9 @@ def test_traffic_shows_haproxy_s_view_and_is_a_503_when_haproxy_is_gone(
     assert detail["lb_url"] == service.lb_url
     listed = api_client.get("/api/deployments/").json()["results"]
     assert [d["lb_url"] for d in listed if d["name"] == "traffic"] == [service.lb_url]
+    console = Client()
+    console.force_login(user)
+    assert f'class="lb-url">{service.lb_url}</a>' in console.get(f"/deployments/{deployment.pk}/").content.decode()
 
     haproxy.stop()
     down = api_client.get("/api/services/traffic/traffic/")
