@@ -123,15 +123,16 @@ def backoff_delay(crashes: int) -> float:
     return float(min(settings.BACKOFF_BASE_S * 2 ** (crashes - 2), settings.BACKOFF_CAP_S))
 
 
-def assign_slots(count: int, held: Collection[int], vacated: Collection[int]) -> list[int]:
-    """Replica slot numbers for ``count`` new containers: first the slots whose container just died or
-    vanished (``vacated``; a replacement fills its predecessor's slot), then the lowest numbers from 1 that
-    no container holds (``held``)."""
+def assign_slots(count: int, held: Collection[int], vacated: Sequence[int]) -> list[int]:
+    """Replica slot numbers for ``count`` new containers: first the slots ``vacated`` names, in its order
+    (whose container died, vanished or is being replaced: the new one fills its predecessor's slot), then the
+    lowest numbers from 1 that no container holds (``held``)."""
     taken = set(held)
     chosen: list[int] = []
-    for number in sorted(set(vacated) - taken)[:count]:
-        chosen.append(number)
-        taken.add(number)
+    for number in vacated:
+        if len(chosen) < count and number not in taken:
+            chosen.append(number)
+            taken.add(number)
     number = 1
     while len(chosen) < count:
         if number not in taken:
@@ -398,7 +399,7 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
     for info in observed:
         known = rows.get(info.id)
         if known is None:
-            (slot,) = assign_slots(1, held_slots(rows), vacated)
+            (slot,) = assign_slots(1, held_slots(rows), sorted(vacated))
             rows[info.id] = Container.objects.create(
                 deployment=deployment,
                 docker_id=info.id,
@@ -570,7 +571,11 @@ def _apply(
 
     now = timezone.now()
     started_ok = sum(1 for _, started in create_futures if started.exception() is None)
-    slots = iter(assign_slots(started_ok, held_slots(rows), vacated))
+    # A new container of the current generation takes a dead one's slot, else that of an old-generation
+    # container it replaces (a rolling update keeps the numbers; the two share it until the old one goes).
+    current = {r.docker_id: r for r in rows.values() if r.generation == deployment.generation}
+    outgoing = held_slots(rows) - held_slots(current)
+    slots = iter(assign_slots(started_ok, held_slots(current), [*sorted(vacated), *sorted(outgoing)]))
     for spec, started in create_futures:
         error = started.exception()
         if error is not None:
