@@ -1,22 +1,26 @@
-"""Benchmark: one sampling round for 50 containers vs `docker stats --no-stream` vs the SDK's stats in threads.
+"""Benchmark: one sampling round for N containers vs `docker stats --no-stream` vs the SDK's stats in threads.
 
-One run, in this process (no web stack): 50 demo containers are started through the orchestrator's
-own reconciler under a throwaway instance label, with a throwaway SQLite database in a temporary
-var dir (or whatever DATABASE_URL names). Then, for the same 50 containers:
+One run, in this process (no web stack): ``--containers N`` (default 50) demo containers (CPU 0.01,
+16m) are started through the orchestrator's own reconciler under a throwaway instance label, with a
+throwaway SQLite database in a temporary var dir (or whatever DATABASE_URL names). Then, for the same containers:
 
 - the sampler's round (read every container's counters, classify, write snapshots and current
   health): the median of 5 rounds after a first one that creates the health rows;
 - ``docker stats --no-stream`` (the CLI);
-- the Docker SDK's ``stats(stream=False)``, one call per container, all 50 in threads;
+- the Docker SDK's ``stats(stream=False)``, one call per container, all in threads;
+- the cost a container adds: the round's time over its containers, and of that the reading of its
+  cgroup files alone;
 - the sampler's CPU: rounds at the 5 s interval for 30 s, process CPU time over wall time.
 
-Prints each figure and the ratios; the last line is one JSON object with round_s, docker_stats_s,
-sdk_stats_s, ratio_vs_docker_stats, sampler_cpu_pct. Its containers are removed at the end.
-Run: .venv/bin/python bench/sampling.py   (needs a running Docker engine; make bench)
+Prints each figure and the ratios; the last line is one JSON object with containers, round_s,
+per_container_ms, read_per_container_ms, docker_stats_s, sdk_stats_s, ratio_vs_docker_stats,
+sampler_cpu_pct. Its containers are removed at the end.
+Run: .venv/bin/python bench/sampling.py [--containers N]   (needs a running Docker engine; make bench)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -49,10 +53,9 @@ from django.core.management import call_command  # noqa: E402
 from containers import reconcile  # noqa: E402
 from containers.demo_image import ensure_demo_image  # noqa: E402
 from containers.models import Container, Deployment  # noqa: E402
-from health import sampler  # noqa: E402
+from health import sampler, sources  # noqa: E402
 from health.models import ContainerHealth, HourRollup, MinuteRollup, Snapshot  # noqa: E402
 
-CONTAINERS = 50
 ROUNDS = 5
 INTERVAL_S = 5.0
 CPU_WINDOW_S = 30.0
@@ -104,25 +107,40 @@ def sampler_cpu() -> tuple[float, float | None]:
     return ours, engine
 
 
+def read_cost(ids: list[str]) -> float:
+    """The median time to read every container's cgroup files once (the part of a round a container adds
+    that no database write amortizes)."""
+    times = []
+    for _ in range(ROUNDS):
+        began = time.perf_counter()
+        readings = sources.read(ids)
+        times.append(time.perf_counter() - began)
+        assert len(readings) == len(ids), f"{len(readings)} of {len(ids)} read"
+    return statistics.median(times)
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--containers", type=int, default=50, help="demo containers to sample")
+    containers = parser.parse_args().containers
     call_command("migrate", verbosity=0)
     image = ensure_demo_image(actor="bench")
     deployment = Deployment.objects.create(
         name=f"bench-sampling-{INSTANCE[-8:]}",
         image=image,
-        replicas=CONTAINERS,
-        cpu_limit=Decimal("0.02"),
+        replicas=containers,
+        cpu_limit=Decimal("0.01"),
         memory_limit_bytes=16 * 1024 * 1024,
     )
-    client = docker.from_env(max_pool_size=CONTAINERS)
+    client = docker.from_env(max_pool_size=containers)
     try:
         began = time.perf_counter()
         reconcile.converge(deployment.pk)
         ids = list(
             Container.objects.filter(deployment=deployment, status="running").values_list("docker_id", flat=True)
         )
-        assert len(ids) == CONTAINERS, f"{len(ids)} of {CONTAINERS} containers running"
-        print(f"{CONTAINERS} demo containers started through the reconciler in {time.perf_counter() - began:.1f} s")
+        assert len(ids) == containers, f"{len(ids)} of {containers} containers running"
+        print(f"{containers} demo containers started through the reconciler in {time.perf_counter() - began:.1f} s")
 
         first = sampler.sample_round()
         print(f"first round (creates the health rows): {first.duration_s * 1000:.1f} ms, sources {first.sources}")
@@ -130,16 +148,23 @@ def main() -> None:
         for _ in range(ROUNDS):
             time.sleep(0.5)
             result = sampler.sample_round()
-            assert result.containers == CONTAINERS and result.sources.get("cgroup") == CONTAINERS, result
+            assert result.containers == containers and result.sources.get("cgroup") == containers, result
             times.append(result.duration_s)
         round_s = statistics.median(times)
-        print(f"sampler round (read, classify, write), {CONTAINERS} containers: {round_s * 1000:.1f} ms median "
+        print(f"sampler round (read, classify, write), {containers} containers: {round_s * 1000:.1f} ms median "
               f"of {ROUNDS} ({', '.join(f'{t * 1000:.1f}' for t in times)} ms)")  # fmt: skip
+
+        per_container_ms = round_s * 1000 / containers
+        read_ms = read_cost(ids) * 1000 / containers
+        print(
+            f"cost a container adds: {per_container_ms:.3f} ms of a round "
+            f"(of which {read_ms:.3f} ms reading its cgroup files)"
+        )
 
         docker_s = docker_stats(ids)
         print(f"docker stats --no-stream, same containers: {docker_s:.2f} s (ratio {docker_s / round_s:.0f}x)")
         sdk_s = sdk_stats(client, ids)
-        print(f"SDK stats(stream=False), {CONTAINERS} threads: {sdk_s:.2f} s (ratio {sdk_s / round_s:.0f}x)")
+        print(f"SDK stats(stream=False), {containers} threads: {sdk_s:.2f} s (ratio {sdk_s / round_s:.0f}x)")
 
         settings.HEALTH_SAMPLER_SOURCE = "api"
         fallback = sampler.sample_round()
@@ -166,7 +191,10 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "containers": containers,
                 "round_s": round(round_s, 4),
+                "per_container_ms": round(per_container_ms, 4),
+                "read_per_container_ms": round(read_ms, 4),
                 "docker_stats_s": round(docker_s, 3),
                 "sdk_stats_s": round(sdk_s, 3),
                 "ratio_vs_docker_stats": round(docker_s / round_s, 1),

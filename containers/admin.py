@@ -97,6 +97,18 @@ class DeploymentAdmin(admin.ModelAdmin):
         "last_error",
         "created_at",
         "updated_at",
+        # The rolling strategy and the rollout's state change through the API and console only.
+        "max_surge",
+        "max_unavailable",
+        "min_ready_seconds",
+        "progress_deadline_s",
+        "drain_timeout_s",
+        "stop_grace_s",
+        "auto_rollback",
+        "paused",
+        "rollout_phase",
+        "rollout_started_at",
+        "rollout_message",
     )
     inlines = (ContainerInline,)
     # Env values are secrets: the admin neither shows nor edits them (only their names, read-only).

@@ -16,8 +16,9 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 
-from containers import engine, hooks, quotas, reconcile
+from containers import engine, hooks, quotas, reconcile, rollouts
 from containers.limits import replicas_problem
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, Image, record
@@ -191,6 +192,7 @@ def _insert(deployment: Deployment, *, actor: str) -> None:
     """Save a new deployment and its event; IntegrityError if its name was taken meanwhile."""
     deployment.state = Deployment.State.CONVERGING if deployment.replicas else Deployment.State.STOPPED
     deployment.save()
+    rollouts.record_revision(deployment, actor=actor, reason="created", previous=None)
     record(
         "deployment.created",
         actor=actor,
@@ -215,6 +217,9 @@ def update_deployment(deployment: Deployment, *, actor: str, converge_later: boo
     changes.pop("organization_id", None)
     before = deployment.spec()
     respec = bool(changed_spec_fields(deployment, changes))
+    previous = rollouts.template(deployment)
+    if respec:
+        rollouts.current_revision(deployment)  # history for a deployment from before revisions
     for key, value in changes.items():
         setattr(deployment, key, value)
     check_replicas(deployment.replicas, actor=actor, deployment=deployment)
@@ -242,6 +247,9 @@ def update_deployment(deployment: Deployment, *, actor: str, converge_later: boo
             after=deployment.spec(),
             message=f"{deployment.name} updated" + (" (containers will be recreated)" if respec else ""),
         )
+        if respec:
+            changed = ", ".join(rollouts.differences(previous, rollouts.template(deployment))) or "spec"
+            rollouts.begin(deployment, actor=actor, reason=f"{changed} changed", previous=previous)
         if converge_later:
             queue_converge(deployment.pk)
     return deployment
@@ -345,6 +353,8 @@ def _new_generation(
 ) -> Deployment:
     """Save ``changes`` as a new generation (containers recreated, the image id pinned anew), evented."""
     before = deployment.spec()
+    previous = rollouts.template(deployment)
+    rollouts.current_revision(deployment)
     for key, value in changes.items():
         setattr(deployment, key, value)
     # A rollout reserves what the deployment already does: refused only when over a lowered quota
@@ -356,6 +366,79 @@ def _new_generation(
             deployment.state = Deployment.State.CONVERGING
         deployment.save()
         record(kind, actor=actor, deployment=deployment, before=before, after=deployment.spec(), message=message)
+        rollouts.begin(deployment, actor=actor, reason=message, previous=previous)
+        queue_converge(deployment.pk)
+    return deployment
+
+
+def rollback(deployment: Deployment, *, actor: str, revision: int | None = None) -> Deployment:
+    """Roll back to ``revision`` (default: the one before the current), through the same rolling path.
+
+    Refused (4xx naming ``revision``) when that revision is not kept, is the current one, or its image is
+    gone; admission is checked as for any change of limits.
+    """
+    if revision is not None and revision == deployment.generation:
+        refuse(f"revision {revision} is the current one", actor=actor, deployment=deployment, field="revision")
+    try:
+        target = rollouts.rollback_target(deployment, revision)
+    except rollouts.UnknownRevision as exc:
+        refuse(str(exc), actor=actor, deployment=deployment, field="revision", exc=NotFound)
+    proposed = Deployment(
+        pk=deployment.pk,
+        organization_id=deployment.organization_id,
+        replicas=deployment.replicas,
+        cpu_limit=Decimal(str(target.template.get("cpu_limit", deployment.cpu_limit))),
+        memory_limit_bytes=int(target.template.get("memory_limit_bytes", deployment.memory_limit_bytes)),
+    )
+    check_admission(proposed, actor=actor)
+    with deployment_lock(deployment.pk):
+        current = Deployment.objects.select_related("image").get(pk=deployment.pk)
+        try:
+            # The revision's limits may reserve more: checked against the organization's quotas, locked.
+            with quotas.guarded(proposed, actor=actor):
+                rollouts.revert(current, target, actor=actor, reason=f"rollback to revision {target.number} by {actor}")
+        except rollouts.UnknownRevision as exc:
+            refuse(str(exc), actor=actor, deployment=deployment, field="revision", exc=NotFound)
+        queue_converge(current.pk)
+    return current
+
+
+def pause(deployment: Deployment, *, actor: str) -> Deployment:
+    """Pause the deployment's rollouts: what runs stays, no further step is taken until :func:`resume`."""
+    if deployment.paused:
+        refuse(f"{deployment.name} is already paused", actor=actor, deployment=deployment, field="paused")
+    return _set_paused(deployment, True, actor=actor)
+
+
+def resume(deployment: Deployment, *, actor: str) -> Deployment:
+    """Resume a paused rollout (its deadline counts from now); a failed one is tried again."""
+    if not deployment.paused and deployment.rollout_phase != Deployment.RolloutPhase.FAILED:
+        refuse(f"{deployment.name} is not paused", actor=actor, deployment=deployment, field="paused")
+    return _set_paused(deployment, False, actor=actor)
+
+
+def _set_paused(deployment: Deployment, paused: bool, *, actor: str) -> Deployment:
+    with transaction.atomic():
+        deployment.paused = paused
+        fields = ["paused", "updated_at"]
+        if not paused:
+            deployment.rollout_started_at = timezone.now()
+            deployment.crash_count = 0
+            deployment.backoff_until = None
+            fields += ["rollout_started_at", "crash_count", "backoff_until"]
+            if deployment.rollout_phase == Deployment.RolloutPhase.FAILED:
+                deployment.rollout_phase = Deployment.RolloutPhase.PROGRESSING
+                fields.append("rollout_phase")
+        deployment.save(update_fields=fields)
+        word = "paused" if paused else "resumed"
+        record(
+            f"rollout.{word}",
+            actor=actor,
+            deployment=deployment,
+            before={"paused": not paused},
+            after={"paused": paused, "revision": deployment.generation, "phase": deployment.rollout_phase},
+            message=f"{deployment.name}: rollouts {word} by {actor}",
+        )
         queue_converge(deployment.pk)
     return deployment
 

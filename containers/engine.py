@@ -485,6 +485,9 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
             port_bindings={f"{spec.container_port}/tcp": ("127.0.0.1", "")} if spec.container_port else None,
             restart_policy=restart,
             privileged=False,
+            # A tiny init as PID 1 passes SIGTERM on: a server that is PID 1 itself ignores it, so every
+            # graceful stop would wait out its whole grace period before the SIGKILL.
+            init=True,
             cap_drop=["ALL"],
             cap_add=list(spec.cap_add) or None,
             security_opt=["no-new-privileges:true"],
@@ -582,8 +585,19 @@ def remove_network(name: str) -> None:
                     pass
 
 
-def remove_container(container_id: str) -> None:
-    """Force-remove a container; one that is already gone is not an error."""
+def remove_container(container_id: str, *, grace_s: float = 0) -> None:
+    """Force-remove a container; one that is already gone is not an error.
+
+    With ``grace_s`` it is stopped first: SIGTERM, then SIGKILL once ``grace_s`` seconds have passed.
+    """
+    if grace_s > 0:
+        try:
+            with translate_errors():
+                client().api.stop(container_id, timeout=max(1, round(grace_s)))
+        except EngineUnavailable:
+            raise
+        except EngineError:
+            pass  # gone, or not stoppable: the forced removal below settles it
     try:
         with translate_errors():
             # v=True: the image's anonymous volumes go with it instead of piling up on the host.

@@ -12,6 +12,11 @@ the load balancer) queues its own task rather than holding up the caller.
   last moment to read their counters.
 - ``before_container_restart(docker_ids)``: the orchestrator is about to restart these containers
   in place (the console, the API, a liveness probe). Their counters start again from zero after it.
+- ``readiness(container_pk)``: is this running container ready to take traffic? True/False, or None
+  for no opinion (no readiness probe). The first opinion wins; without one a rollout asks the
+  container's published port (``containers.rollouts.ready``). Receivers run inline and must be quick.
+- ``lb_urls(names)``: the load-balanced URL of each of these deployments' services (a dict by name;
+  a name without one is left out). ``GET /api/deployments/`` shows it as ``lb_url``.
 """
 
 from __future__ import annotations
@@ -24,7 +29,12 @@ log = logging.getLogger(__name__)
 AfterConverge = Callable[[int], None]
 BeforeContainerStop = Callable[[Sequence[str]], None]
 
+Readiness = Callable[[int], "bool | None"]
+
 after_converge: list[AfterConverge] = []
+readiness: list[Readiness] = []
+LbUrls = Callable[[Sequence[str]], dict[str, str]]
+lb_urls: list[LbUrls] = []
 before_container_stop: list[BeforeContainerStop] = []
 before_container_restart: list[BeforeContainerStop] = []
 
@@ -55,3 +65,11 @@ def _tell(receivers: list[BeforeContainerStop], docker_ids: Sequence[str], name:
             receiver(list(docker_ids))
         except Exception:
             log.exception("%s receiver %r failed", name, receiver)
+
+
+def lb_urls_for(names: Sequence[str]) -> dict[str, str]:
+    """Every ``lb_urls`` receiver's answer for these deployment names, merged (none registered: empty)."""
+    urls: dict[str, str] = {}
+    for receiver in lb_urls:
+        urls.update(receiver(list(names)))
+    return urls

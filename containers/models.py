@@ -55,6 +55,13 @@ class Deployment(models.Model):
         BACKOFF = "backoff", "crash-loop backoff"
         STOPPED = "stopped"
 
+    class RolloutPhase(models.TextChoices):
+        PROGRESSING = "progressing"
+        COMPLETE = "complete"
+        FAILED = "failed"
+        ROLLING_BACK = "rolling_back", "rolling back"
+        ROLLED_BACK = "rolled_back", "rolled back"
+
     class RestartPolicy(models.TextChoices):
         # The reconciler replaces dead containers itself; Docker's own policy is an extra layer.
         NO = "no"
@@ -89,6 +96,20 @@ class Deployment(models.Model):
     # later (an upload, a pull) changes nothing until someone rolls out a new generation.
     image_docker_id = models.CharField(max_length=80, blank=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.CONVERGING)
+    # Rolling update strategy (containers.rollouts): how a new generation replaces the old one.
+    max_surge = models.PositiveIntegerField(default=1, help_text="Containers above replicas during a rollout")
+    max_unavailable = models.PositiveIntegerField(
+        default=0, help_text="Ready containers below replicas allowed during a rollout"
+    )
+    min_ready_seconds = models.PositiveIntegerField(default=0, help_text="Seconds a new container stays ready first")
+    progress_deadline_s = models.PositiveIntegerField(default=120, help_text="A rollout not done by then fails")
+    drain_timeout_s = models.FloatField(default=10.0, help_text="Longest wait for a drained container's sessions")
+    stop_grace_s = models.PositiveIntegerField(default=10, help_text="Seconds between SIGTERM and SIGKILL")
+    auto_rollback = models.BooleanField(default=True, help_text="A failed rollout returns to the last good revision")
+    paused = models.BooleanField(default=False)
+    rollout_phase = models.CharField(max_length=16, choices=RolloutPhase.choices, default=RolloutPhase.COMPLETE)
+    rollout_started_at = models.DateTimeField(null=True, blank=True)
+    rollout_message = models.TextField(blank=True)
     crash_count = models.PositiveIntegerField(default=0)
     backoff_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -160,6 +181,8 @@ class Container(models.Model):
     # when its container dies, so this is the slot's count for as long as the container lives.
     restart_count = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When it first answered its readiness check (containers.rollouts.ready): it takes traffic from then on.
+    ready_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -193,6 +216,31 @@ class ReplicaSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deployment_id}#{self.number}"
+
+
+class Revision(models.Model):
+    """One generation's container template (image id, limits, command, env...), kept for history and rollback.
+
+    ``number`` is the deployment's generation it was made for; the last ``REVISION_HISTORY`` are kept.
+    """
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    # Holds the env: encrypted at rest like the deployment's own.
+    template = EncryptedJSONField(default=dict)
+    changed = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set once every replica of it was ready: a "good" revision an automatic rollback may return to.
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["deployment_id", "-number"]
+        constraints = [models.UniqueConstraint(fields=["deployment", "number"], name="revision_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id} revision {self.number}"
 
 
 class Event(models.Model):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from containers import engine, hooks
+from containers import engine, hooks, rollouts
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, Event, ReplicaSlot, record
 from orchestrator_site.processes import durations
@@ -39,6 +40,10 @@ class Desired:
     replicas: int
     generation: int
     can_create: bool = True  # False during crash-loop backoff
+    # The rolling strategy; None replaces every old container at once (the preview's whole picture).
+    max_surge: int | None = None
+    max_unavailable: int = 0
+    frozen: bool = False  # a paused or failed rollout: start no more of the new generation
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Observed:
     id: str
     generation: int
     alive: bool
+    ready: bool = True  # takes traffic (a container of the current generation: and for min_ready_seconds)
 
 
 @dataclass(frozen=True)
@@ -65,25 +71,46 @@ class Plan:
 
 
 def plan(desired: Desired, observed: list[Observed]) -> Plan:
-    """What to do so that exactly ``replicas`` alive containers of the current generation run.
+    """What to do next so that, in the end, exactly ``replicas`` alive containers of the current generation run.
 
-    Dead containers are removed, containers of an older generation are replaced, and a
-    surplus is removed from the end of ``observed`` (callers list oldest first).
+    Dead containers are removed and a surplus is removed from the end of ``observed`` (callers list oldest
+    first). Containers of an older generation are replaced: all at once without a strategy; with one, a
+    rolling step: at most ``replicas + max_surge`` containers exist and at least ``replicas -
+    max_unavailable`` ready ones remain, so an old ready container goes only once a new one is ready.
     """
     removals: list[Removal] = []
     current: list[Observed] = []
+    old: list[Observed] = []
     for container in observed:
         if not container.alive:
             removals.append(Removal(container.id, "exited"))
         elif container.generation != desired.generation:
-            removals.append(Removal(container.id, "outdated"))
+            old.append(container)
         else:
             current.append(container)
+    if desired.max_surge is None:
+        removals.extend(Removal(c.id, "outdated") for c in old)
+        old = []
     surplus = len(current) - desired.replicas
     if surplus > 0:
-        removals.extend(Removal(c.id, "surplus") for c in current[len(current) - surplus :])
-    missing = max(0, desired.replicas - len(current))
-    return Plan(create=missing if desired.can_create else 0, remove=tuple(removals))
+        # Not-ready ones go first: they serve nobody yet.
+        ordered = [c for c in current if c.ready] + [c for c in current if not c.ready]
+        removals.extend(Removal(c.id, "surplus") for c in ordered[len(ordered) - surplus :])
+        current = ordered[: len(ordered) - surplus]
+    if not old:
+        missing = max(0, desired.replicas - len(current))
+        return Plan(create=missing if desired.can_create else 0, remove=tuple(removals))
+    if desired.frozen:
+        return Plan(remove=tuple(removals))
+    ceiling = desired.replicas + (desired.max_surge or 0)
+    create = max(0, min(desired.replicas - len(current), ceiling - len(old) - len(current)))
+    ready_now = sum(c.ready for c in old) + sum(c.ready for c in current)
+    floor = desired.replicas - desired.max_unavailable
+    # Old containers that are not ready serve nobody: they go at once; ready ones only above the floor.
+    removals.extend(Removal(c.id, "outdated") for c in old if not c.ready)
+    spare = max(0, ready_now - floor)
+    removals.extend(Removal(c.id, "outdated") for c in [c for c in old if c.ready][:spare])
+    return Plan(create=create if desired.can_create else 0, remove=tuple(removals))
 
 
 def backoff_delay(crashes: int) -> float:
@@ -96,15 +123,16 @@ def backoff_delay(crashes: int) -> float:
     return float(min(settings.BACKOFF_BASE_S * 2 ** (crashes - 2), settings.BACKOFF_CAP_S))
 
 
-def assign_slots(count: int, held: Collection[int], vacated: Collection[int]) -> list[int]:
-    """Replica slot numbers for ``count`` new containers: first the slots whose container just died or
-    vanished (``vacated``; a replacement fills its predecessor's slot), then the lowest numbers from 1 that
-    no container holds (``held``)."""
+def assign_slots(count: int, held: Collection[int], vacated: Sequence[int]) -> list[int]:
+    """Replica slot numbers for ``count`` new containers: first the slots ``vacated`` names, in its order
+    (whose container died, vanished or is being replaced: the new one fills its predecessor's slot), then the
+    lowest numbers from 1 that no container holds (``held``)."""
     taken = set(held)
     chosen: list[int] = []
-    for number in sorted(set(vacated) - taken)[:count]:
-        chosen.append(number)
-        taken.add(number)
+    for number in vacated:
+        if len(chosen) < count and number not in taken:
+            chosen.append(number)
+            taken.add(number)
     number = 1
     while len(chosen) < count:
         if number not in taken:
@@ -159,6 +187,7 @@ def pin_image(deployment: Deployment) -> None:
         return
     deployment.image_docker_id = info.id
     Deployment.objects.filter(pk=deployment.pk, generation=deployment.generation).update(image_docker_id=info.id)
+    rollouts.image_pinned(deployment)
     record(
         "deployment.image_pinned",
         actor=ACTOR,
@@ -222,7 +251,45 @@ def converge_held(deployment_id: int, *, died: str = "", death: Death | None = N
             pass
     # Kept in the database, so /metrics shows every worker's converges (processes.durations).
     with durations.timed("reconcile"):
-        return _converge_locked(deployment, death)
+        outcome = _converge_locked(deployment, death)
+    return _roll(deployment, outcome)
+
+
+def _roll(deployment: Deployment, outcome: Outcome) -> Outcome:
+    """Keep taking steps (each one a converge, ``ROLLOUT_STEP_S`` apart) while a rollout is under way, for up
+    to ``ROLLOUT_HOLD_S`` (then the rest continues in a task queued for it, so no worker is held for ever),
+    or while the containers it started are not ready yet, for up to ``READY_WAIT_S`` (then the tick asks again)."""
+    started = time.monotonic()
+    while True:
+        if rollouts.rolling(deployment):
+            limit = settings.ROLLOUT_HOLD_S
+        elif outcome.created and rollouts.waiting_for_ready(deployment):
+            # Only the converge that started containers waits for them: a tick finding one that never
+            # answers checks it once and goes on, so ticks cost the same whatever the fleet holds.
+            limit = settings.READY_WAIT_S
+        else:
+            break
+        if time.monotonic() - started >= limit:
+            if rollouts.rolling(deployment):
+                _continue_later(deployment.pk)
+            break
+        time.sleep(settings.ROLLOUT_STEP_S)
+        try:
+            deployment = Deployment.objects.select_related("image").get(pk=deployment.pk)
+        except Deployment.DoesNotExist:
+            break
+        with durations.timed("reconcile"):
+            step = _converge_locked(deployment)
+        outcome.created.extend(step.created)
+        outcome.removed.extend(step.removed)
+        outcome.failed.extend(step.failed)
+    return outcome
+
+
+def _continue_later(deployment_id: int) -> None:
+    from containers.tasks import rollout_step
+
+    rollout_step.apply_async((deployment_id,), countdown=settings.ROLLOUT_STEP_S)
 
 
 def _converge_locked(deployment: Deployment, death: Death | None = None) -> Outcome:
@@ -241,16 +308,30 @@ def _converge_locked(deployment: Deployment, death: Death | None = None) -> Outc
         if row is not None and row.slot is not None:
             vacated.add(row.slot)
 
+    generation = _adopt_same_template(deployment, observed, rows)
+    rollouts.mark_ready(deployment, rows, now)
+
     created = {docker_id: row.created_at for docker_id, row in rows.items()}
     current_plan = plan(
-        Desired(deployment.replicas, deployment.generation, can_create=not deployment.in_backoff(now)),
-        [Observed(c.id, c.generation, c.state in ALIVE_STATES) for c in oldest_first(observed, created)],
+        Desired(
+            deployment.replicas,
+            deployment.generation,
+            can_create=not deployment.in_backoff(now),
+            max_surge=deployment.max_surge,
+            max_unavailable=deployment.max_unavailable,
+            frozen=rollouts.frozen(deployment),
+        ),
+        [
+            Observed(c.id, generation(c), c.state in ALIVE_STATES, _counts_ready(deployment, rows.get(c.id), now))
+            for c in oldest_first(observed, created)
+        ],
     )
     outcome = Outcome()
     if not current_plan.empty:
         _apply(deployment, current_plan, rows, outcome, vacated)
     _update_state(deployment, now)
     hooks.converged(deployment.pk)
+    rollouts.progress(deployment, rows, timezone.now())
     return outcome
 
 
@@ -259,6 +340,37 @@ def _dead(info: engine.ContainerInfo, death: Death) -> engine.ContainerInfo:
     if info.state not in ALIVE_STATES:
         return info
     return replace(info, state="exited", exit_code=death.exit_code)
+
+
+def _adopt_same_template(
+    deployment: Deployment, observed: list[engine.ContainerInfo], rows: dict[str, Container]
+) -> Callable[[engine.ContainerInfo], int]:
+    """During a rollback, containers of an older generation that ran exactly the current template
+    (the revision rolled back to) count as the current generation: their rows say so, and the returned
+    function maps an engine container to the generation the plan sees (its label keeps its own)."""
+    same: set[int] = set()
+    if deployment.rollout_phase == Deployment.RolloutPhase.ROLLING_BACK:
+        same = rollouts.same_template(
+            deployment, {c.generation for c in observed if c.generation != deployment.generation}
+        )
+    if same:
+        Container.objects.filter(deployment=deployment, generation__in=same).update(generation=deployment.generation)
+        for row in rows.values():
+            if row.generation in same:
+                row.generation = deployment.generation
+
+    def generation(info: engine.ContainerInfo) -> int:
+        return deployment.generation if info.generation in same else info.generation
+
+    return generation
+
+
+def _counts_ready(deployment: Deployment, row: Container | None, now: datetime) -> bool:
+    """Whether a container counts as ready for the rolling plan: an old one once it was ready, a new one
+    once it has been ready ``min_ready_seconds``."""
+    if row is None or row.ready_at is None:
+        return False
+    return row.generation != deployment.generation or rollouts.available(row, deployment, now)
 
 
 def oldest_first(observed: list[engine.ContainerInfo], created: Mapping[str, datetime]) -> list[engine.ContainerInfo]:
@@ -292,7 +404,7 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
     for info in observed:
         known = rows.get(info.id)
         if known is None:
-            (slot,) = assign_slots(1, held_slots(rows), vacated)
+            (slot,) = assign_slots(1, held_slots(rows), sorted(vacated))
             rows[info.id] = Container.objects.create(
                 deployment=deployment,
                 docker_id=info.id,
@@ -439,7 +551,7 @@ def _apply(
         # (before_container_stop drains them in the load balancer), so a replacement never waits for that.
         create_futures = [(s, pool.submit(engine.run_container, s)) for s in specs]
         mark_removing([r.container_id for r in current_plan.remove])
-        removal_futures = [(r, pool.submit(engine.remove_container, r.container_id)) for r in current_plan.remove]
+        removal_futures = [(r, pool.submit(_stop_and_remove, deployment, r)) for r in current_plan.remove]
 
     for removal, future in removal_futures:
         row = rows.pop(removal.container_id, None)
@@ -464,7 +576,11 @@ def _apply(
 
     now = timezone.now()
     started_ok = sum(1 for _, started in create_futures if started.exception() is None)
-    slots = iter(assign_slots(started_ok, held_slots(rows), vacated))
+    # A new container of the current generation takes a dead one's slot, else that of an old-generation
+    # container it replaces (a rolling update keeps the numbers; the two share it until the old one goes).
+    current = {r.docker_id: r for r in rows.values() if r.generation == deployment.generation}
+    outgoing = held_slots(rows) - held_slots(current)
+    slots = iter(assign_slots(started_ok, held_slots(current), [*sorted(vacated), *sorted(outgoing)]))
     for spec, started in create_futures:
         error = started.exception()
         if error is not None:
@@ -492,6 +608,12 @@ def _apply(
             container_docker_id=row.docker_id,
             message=f"{row.name} started in slot {slot}" + (f" on 127.0.0.1:{row.host_port}" if row.host_port else ""),
         )
+
+
+def _stop_and_remove(deployment: Deployment, removal: Removal) -> None:
+    """A live container gets SIGTERM and ``stop_grace_s`` before SIGKILL; a dead one is just removed."""
+    grace = deployment.stop_grace_s if removal.reason != "exited" else 0
+    engine.remove_container(removal.container_id, grace_s=grace)
 
 
 def _record_create_failure(

@@ -39,3 +39,13 @@ def reconcile_all() -> None:
         reconcile.converge_all()
     except engine.EngineUnavailable:
         return
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
+def rollout_step(deployment_id: int) -> None:
+    """Carry on a rollout that outlasted one converge's hold; skipped if another converge holds the deployment
+    (it carries the rollout on itself)."""
+    try:
+        reconcile.converge(deployment_id, blocking=False)
+    except engine.EngineUnavailable:
+        return

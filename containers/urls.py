@@ -62,6 +62,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("deployments/<int:pk>/stop/", deployments.deployment_stop, name="console-deployment-stop"),
     path("deployments/<int:pk>/delete/", deployments.deployment_delete, name="console-deployment-delete"),
+    path("deployments/<int:pk>/rollback/", deployments.deployment_rollback, name="console-deployment-rollback"),
+    path("deployments/<int:pk>/pause/", deployments.deployment_pause, name="console-deployment-pause"),
+    path("deployments/<int:pk>/resume/", deployments.deployment_resume, name="console-deployment-resume"),
     # Images (the seed owns GET /images, so the console's pages live under /console/).
     path("console/images/", images.image_list, name="console-images"),
     path("console/images/partials/list/", images.images_partial, name="console-images-partial"),

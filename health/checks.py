@@ -86,18 +86,49 @@ def broker() -> Check:
     return _timed(run)
 
 
-def engine_check() -> Check:
+def engine_ping() -> Check:
     def run() -> tuple[str, str]:
         engine.ping()
-        try:
-            host = engine.host_info()
-        except engine.EngineUnavailable:
-            raise
-        except engine.EngineError as exc:
-            return DEGRADED, f"answers a ping but not a request for its version: {exc}"
-        return OK, f"Docker {host.server_version}, {host.cpus} CPUs, {host.containers_running} containers running"
+        return OK, "answers a ping"
 
     return _timed(run)
+
+
+def engine_check(pool: ThreadPoolExecutor) -> Callable[[], Check]:
+    """Whether the engine answers: its ping decides, within the deadline. Its system info (``docker
+    info``: version, CPUs, containers running) is asked at the same time, for the sentence only: the engine
+    answers it far more slowly than a ping (0.05-0.7 s against 1-70 ms here while the soak ran, and more
+    while it is busy starting and removing containers), and an engine that answers must not be reported
+    down, which fails ``/health/detailed`` with a 503, because its ``info`` is slow."""
+    started = time.perf_counter()
+    ping = _bounded(pool, engine_ping)
+    info: Future[engine.HostInfo] = pool.submit(engine.host_info)
+
+    def result() -> Check:
+        pinged = ping()
+        if pinged.status != OK:
+            return pinged
+        remaining = settings.HEALTH_CHECK_TIMEOUT_S - (time.perf_counter() - started)
+        try:
+            host = info.result(timeout=max(remaining, 0.0))
+        except FutureTimeout:
+            return Check(
+                OK,
+                pinged.latency_ms,
+                f"answers a ping; busy: its system info (docker info) took longer than "
+                f"{settings.HEALTH_CHECK_TIMEOUT_S:g}s",
+            )
+        except engine.EngineUnavailable as exc:
+            return Check(DOWN, pinged.latency_ms, f"{exc.__class__.__name__}: {exc}")
+        except engine.EngineError as exc:
+            return Check(DEGRADED, pinged.latency_ms, f"answers a ping but not a request for its version: {exc}")
+        return Check(
+            OK,
+            round((time.perf_counter() - started) * 1000, 1),
+            f"Docker {host.server_version}, {host.cpus} CPUs, {host.containers_running} containers running",
+        )
+
+    return result
 
 
 def started_at(component: str, infos: Infos) -> float | None:
@@ -207,12 +238,12 @@ def supervised() -> Infos:
 
 def run_all() -> tuple[dict[str, Check], Infos]:
     """Every component, in a stable order, and the supervised processes they were judged with."""
-    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="health-check")
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health-check")
     try:
         # None of these touches the database, so they can run on other threads.
         infos_future = pool.submit(supervised)
         broker_result = _bounded(pool, broker)
-        engine_result = _bounded(pool, engine_check)
+        engine_result = engine_check(pool)
         try:
             infos = infos_future.result(timeout=settings.HEALTH_CHECK_TIMEOUT_S)
         except FutureTimeout:

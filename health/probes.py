@@ -93,6 +93,18 @@ def check(probe: Probe, container: Container) -> Outcome:
     return outcome
 
 
+def ready_for(container_pk: int) -> bool | None:
+    """The ``containers.hooks.readiness`` receiver: the deployment's readiness probe, run once now, says
+    whether the container is ready; None (no opinion) when it has no enabled readiness probe."""
+    container = Container.objects.filter(pk=container_pk).first()
+    if container is None:
+        return False
+    probe = Probe.objects.filter(deployment_id=container.deployment_id, kind=Probe.Kind.READINESS, enabled=True).first()
+    if probe is None:
+        return None
+    return check(probe, container).ok
+
+
 def any_enabled() -> bool:
     """Whether beat's probe tick has anything to do (its gate: no probe, no tick at all)."""
     return Probe.objects.filter(enabled=True).exists()

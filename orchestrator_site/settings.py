@@ -343,6 +343,18 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 RECONCILE_INTERVAL_S = envfloat("RECONCILE_INTERVAL_S", 5.0, minimum=0.5)
+# Rolling updates (containers/rollouts.py): a converge keeps taking a rollout's steps, one every
+# ROLLOUT_STEP_S, for up to ROLLOUT_HOLD_S, then hands the rest to a task; a rollout whose new
+# containers crash this many times in a row fails; the last REVISION_HISTORY templates are kept.
+ROLLOUT_STEP_S = envfloat("ROLLOUT_STEP_S", 0.25, minimum=0.05)
+ROLLOUT_HOLD_S = envfloat("ROLLOUT_HOLD_S", 30.0, minimum=0.0)
+# Outside a rollout, a converge waits this long for its new containers to be ready (then the tick asks).
+READY_WAIT_S = envfloat("READY_WAIT_S", 3.0, minimum=0.0)
+ROLLOUT_MAX_CRASHES = envint("ROLLOUT_MAX_CRASHES", 3, minimum=1)
+REVISION_HISTORY = envint("REVISION_HISTORY", 10, minimum=2)
+# A container with a port but no readiness probe is ready once its published port answers on 127.0.0.1.
+# Off where the worker cannot reach the host's loopback (the compose stack): then running means ready.
+READINESS_PORT_CHECK = envbool("READINESS_PORT_CHECK", True)
 HEARTBEAT_INTERVAL_S = envfloat("HEARTBEAT_INTERVAL_S", 10.0, minimum=1.0)
 # Health sampling (health/sampler.py): one round reads every managed container's counters.
 SAMPLE_INTERVAL_S = envfloat("SAMPLE_INTERVAL_S", 5.0, minimum=0.5)

@@ -15,11 +15,13 @@ class RegistryConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from containers import hooks
-        from registry import drain, endpoints
+        from registry import drain, endpoints, services
         from registry.models import ServiceEndpoint
 
         if endpoints.after_converge not in hooks.after_converge:
             hooks.after_converge.append(endpoints.after_converge)
+        if services.lb_urls not in hooks.lb_urls:
+            hooks.lb_urls.append(services.lb_urls)
         if drain.before_container_stop not in hooks.before_container_stop:
             hooks.before_container_stop.append(drain.before_container_stop)
         # Bookkeeping only: every write to an endpoint, including the cascade when its container's

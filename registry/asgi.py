@@ -49,7 +49,9 @@ _loading: dict[str, asyncio.Future[discovery.Snapshot | None]] = {}
 
 
 def handles(scope: Scope) -> bool:
-    return scope["type"] == "http" and str(scope["path"]).startswith(PREFIX)
+    """The list and one service's discovery; a service's sub-paths (``traffic/``) are Django's."""
+    path = str(scope["path"])
+    return scope["type"] == "http" and path.startswith(PREFIX) and "/" not in path[len(PREFIX) :].strip("/")
 
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:

@@ -3,7 +3,8 @@
 Registered into ``containers.hooks.before_container_stop``: the endpoints of those containers that
 still take traffic are set ``draining`` (HAProxy's ``state drain``: no new requests, the current
 ones carry on), pushed to HAProxy at once, and the stop waits until HAProxy counts no session on
-them or ``LB_DRAIN_TIMEOUT_S`` passes. Then the engine sends SIGTERM as before. Scale-downs,
+them or the deployment's ``drain_timeout_s`` passes (``LB_DRAIN_TIMEOUT_S`` caps it). Then the
+engine sends SIGTERM and the deployment's ``stop_grace_s`` before SIGKILL. Scale-downs,
 removals from the console or API and deleted deployments all pass here.
 """
 
@@ -38,17 +39,24 @@ def before_container_stop(docker_ids: Sequence[str]) -> None:
         endpoints.set_status(endpoint, ServiceEndpoint.Status.DRAINING, actor=ACTOR)
     try:
         loadbalancer.sync()
-        waited = wait_for_sessions({(e.service, loadbalancer.address(e.host) or e.host, e.port) for e in serving})
+        # Each deployment's own drain timeout, the setting its ceiling (0 there: no waiting at all).
+        timeout = min(
+            [settings.LB_DRAIN_TIMEOUT_S]
+            + [e.container.deployment.drain_timeout_s for e in serving if e.container is not None]
+        )
+        waited = wait_for_sessions(
+            {(e.service, loadbalancer.address(e.host) or e.host, e.port) for e in serving}, timeout
+        )
     except haproxy.LoadBalancerError as exc:
         log.warning("could not drain %s in HAProxy: %s", [str(e) for e in serving], exc)
         return
     log.info("drained %s in %.1fs", [str(e) for e in serving], waited)
 
 
-def wait_for_sessions(addresses: set[tuple[str, str, int]]) -> float:
-    """Until HAProxy has no current session on any of ``addresses`` (service, addr, port), or the timeout."""
+def wait_for_sessions(addresses: set[tuple[str, str, int]], timeout_s: float) -> float:
+    """Until HAProxy has no current session on any of ``addresses`` (service, addr, port), or ``timeout_s``."""
     started = time.monotonic()
-    deadline = started + settings.LB_DRAIN_TIMEOUT_S
+    deadline = started + timeout_s
     while time.monotonic() < deadline:
         slots = parse_servers_state(haproxy.servers_state())
         stats = parse_stat(haproxy.stat())

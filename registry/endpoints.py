@@ -169,8 +169,9 @@ def remove(endpoint: ServiceEndpoint, *, actor: str) -> None:
 def sync_for_deployment(deployment: Deployment) -> None:
     """Keep one endpoint per running, published container of ``deployment``, and no others.
 
-    New endpoints start ``healthy`` (the container runs; probes come later). An existing
-    endpoint keeps its status, so an operator's ``draining`` is not undone by the next tick.
+    New endpoints start ``healthy`` once their container is ready (``Container.ready_at``), ``unknown``
+    (no traffic) until then. An existing endpoint keeps its status but for ``unknown`` turning ``healthy``
+    when its container became ready, so an operator's ``draining`` is not undone by the next tick.
     A container whose host port changed (restarted) gets a new endpoint at its new address.
     """
     services.ensure_for_deployment(deployment)
@@ -185,6 +186,8 @@ def sync_for_deployment(deployment: Deployment) -> None:
             container.host_port,
         ):
             del wanted[container.pk]
+            if endpoint.status == ServiceEndpoint.Status.UNKNOWN and container.ready_at is not None:
+                set_status(endpoint, ServiceEndpoint.Status.HEALTHY, actor=AUTO_ACTOR)
             continue
         remove(endpoint, actor=AUTO_ACTOR)
     for container in wanted.values():
@@ -213,7 +216,8 @@ def _register_container(deployment: Deployment, container: Container) -> None:
         port=container.host_port,
         actor=AUTO_ACTOR,
         protocol=ServiceEndpoint.Protocol.HTTP,
-        status=ServiceEndpoint.Status.HEALTHY,
+        # Traffic only once it answered its readiness check (containers.rollouts.ready).
+        status=ServiceEndpoint.Status.HEALTHY if container.ready_at else ServiceEndpoint.Status.UNKNOWN,
         metadata={"container": container.name},
         container=container,
     )

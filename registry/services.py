@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -186,6 +187,17 @@ def _bindable(port: int) -> bool:
                 return False
             raise
     return True
+
+
+def lb_urls(names: Sequence[str]) -> dict[str, str]:
+    """The ``containers.hooks.lb_urls`` receiver: each named service's load-balanced URL, in one query;
+    none while the load balancer is off."""
+    if not settings.LB_ENABLED or not names:
+        return {}
+    return {
+        service.name: service.lb_url
+        for service in Service.objects.filter(name__in=list(names), retired_at__isnull=True)
+    }
 
 
 def frontend_ports() -> set[int]:

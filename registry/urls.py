@@ -23,6 +23,7 @@ urlpatterns: list[Any] = [
     re_path(r"^registry/endpoints/(?P<pk>[^/]+)/status/?$", views.endpoint_status, name="registry-endpoint-status"),
     path("api/services/", services.service_list, name="service-list"),
     path("api/services/<slug:name>/", services.service_detail, name="service-detail"),
+    path("api/services/<slug:name>/traffic/", services.service_traffic, name="service-traffic"),
     path("api/", include(router.urls)),
     *urls(ENDPOINTS),
     path("console/services/", console.service_list, name="console-services"),

@@ -16,10 +16,11 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from containers import hooks, rollouts
 from containers.api.engine_flag import EngineAvailableField
 from containers.deployments import ALLOWED_CAPABILITIES
 from containers.limits import replicas_problem
-from containers.models import Container, Deployment, Event, Image
+from containers.models import Container, Deployment, Event, Image, Revision
 from containers.names import name_problem
 from orchestrator_site.units import format_memory, parse_cpu, parse_memory
 from tenancy.access import access
@@ -128,6 +129,45 @@ class ContainerBriefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RolloutSerializer(serializers.Serializer):
+    """Where the deployment's rollout stands."""
+
+    phase = serializers.ChoiceField(choices=Deployment.RolloutPhase.choices)
+    revision = serializers.IntegerField()
+    replicas = serializers.IntegerField()
+    updated = serializers.IntegerField(help_text="Containers of the current revision")
+    ready = serializers.IntegerField(help_text="Of those, ready (for min_ready_seconds)")
+    old = serializers.IntegerField(help_text="Containers of older revisions still there")
+    paused = serializers.BooleanField()
+    message = serializers.CharField()
+    started_at = serializers.DateTimeField(allow_null=True)
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    """One kept revision: its template (env keys only), what changed, whether it is the current one."""
+
+    template = serializers.SerializerMethodField()
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Revision
+        fields = ["number", "current", "reason", "changed", "actor", "created_at", "completed_at", "template"]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "object", "additionalProperties": True})
+    def get_template(self, revision: Revision) -> dict[str, Any]:
+        return rollouts.summary(revision)
+
+    def get_current(self, revision: Revision) -> bool:
+        return revision.number == revision.deployment.generation
+
+
+class RollbackSerializer(serializers.Serializer):
+    revision = serializers.IntegerField(
+        min_value=1, required=False, help_text="The revision to return to (default: the one before the current)"
+    )
+
+
 @extend_schema_serializer(
     examples=[
         # On PATCH, sent unchanged, the name is refused (names never change): nothing is altered.
@@ -165,6 +205,14 @@ class DeploymentSerializer(serializers.ModelSerializer):
     running_replicas = serializers.IntegerField(read_only=True, help_text="Containers running now (current spec)")
     containers = ContainerBriefSerializer(many=True, read_only=True)
     engine_available = EngineAvailableField()
+    max_surge = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
+    max_unavailable = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
+    min_ready_seconds = serializers.IntegerField(min_value=0, max_value=3600, required=False)
+    progress_deadline_s = serializers.IntegerField(min_value=1, max_value=86_400, required=False)
+    drain_timeout_s = serializers.FloatField(min_value=0, max_value=3600, required=False)
+    stop_grace_s = serializers.IntegerField(min_value=0, max_value=3600, required=False)
+    rollout = serializers.SerializerMethodField()
+    lb_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Deployment
@@ -173,10 +221,12 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "command", "env", "env_keys", "restart_policy", "capabilities", "capabilities_approved",
             "read_only_root", "state", "generation", "image_docker_id", "running_replicas",
             "crash_count", "backoff_until", "last_error", "containers", "engine_available", "created_at", "updated_at",
+            "max_surge", "max_unavailable", "min_ready_seconds", "progress_deadline_s", "drain_timeout_s",
+            "stop_grace_s", "auto_rollback", "paused", "rollout", "lb_url",
         ]  # fmt: skip
         read_only_fields = [
             "memory_limit_bytes", "state", "generation", "crash_count", "backoff_until", "last_error",
-            "created_at", "updated_at", "capabilities_approved", "image_docker_id",
+            "created_at", "updated_at", "capabilities_approved", "image_docker_id", "paused",
         ]  # fmt: skip
         # The name's shape is checked by validate_name in plain words, instead of the slug pattern's
         # "Enter a valid slug"; uniqueness (within the caller's organization) stays a field error there.
@@ -184,6 +234,38 @@ class DeploymentSerializer(serializers.ModelSerializer):
 
     def validate_capabilities(self, value: list[str]) -> list[str]:
         return sorted(set(value))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """A rollout must be able to move: ``max_surge`` and ``max_unavailable`` may not both be 0."""
+        surge = attrs.get("max_surge", getattr(self.instance, "max_surge", 1))
+        unavailable = attrs.get("max_unavailable", getattr(self.instance, "max_unavailable", 0))
+        if surge == 0 and unavailable == 0:
+            field = "max_surge" if "max_surge" in attrs else "max_unavailable"
+            raise serializers.ValidationError(
+                {field: ["max_surge and max_unavailable cannot both be 0: a rollout could never start"]}
+            )
+        return attrs
+
+    @extend_schema_field(RolloutSerializer)
+    def get_rollout(self, deployment: Deployment) -> dict[str, Any]:
+        return rollouts.status(deployment).as_dict()
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_lb_url(self, deployment: Deployment) -> str | None:
+        """The service's load-balanced URL (null without a container port), from the floor above
+        (``hooks.lb_urls``), asked once for every deployment of a list."""
+        if deployment.container_port is None:
+            return None
+        # A list's rows share this serializer: the first row asks for the whole page.
+        urls: dict[str, str] | None = getattr(self, "_lb_urls", None)
+        if urls is None:
+            listed = getattr(self.parent, "instance", None)
+            names = [d.name for d in listed] if isinstance(listed, list | tuple) else [deployment.name]
+            urls = hooks.lb_urls_for(names)
+            self._lb_urls = urls
+        if deployment.name not in urls:
+            urls.update(hooks.lb_urls_for([deployment.name]))
+        return urls.get(deployment.name)
 
     def get_env_keys(self, deployment: Deployment) -> list[str]:
         return sorted(deployment.env)

@@ -22,13 +22,15 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from containers import deployments, engine, reconcile
+from containers import deployments, engine, reconcile, rollouts
 from containers.api.engine_flag import EngineStatePagination
 from containers.api.serializers import (
     ContainerSerializer,
     DeploymentSerializer,
     EventSerializer,
     LogsSerializer,
+    RevisionSerializer,
+    RollbackSerializer,
     ScaleSerializer,
 )
 from containers.filtersets import ContainerFilterSet, DeploymentFilterSet, EventFilterSet
@@ -166,6 +168,59 @@ class DeploymentViewSet(
         deployment = self.get_object()
         deployments.rollout(deployment, actor=actor_name(request.user))
         return self._answer(deployment, wait, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Roll back to an earlier revision (default: the previous one), through the rolling path",
+        request=RollbackSerializer,
+        parameters=[WAIT],
+        responses={
+            200: DeploymentSerializer,
+            202: DeploymentSerializer,
+            404: OpenApiResponse(description="No such revision is kept"),
+            409: OpenApiResponse(description="That revision is the current one, or it does not fit"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def rollback(self, request: Request, pk: str | None = None) -> Response:
+        wait = wants_wait(request)
+        deployment = self.get_object()
+        body = RollbackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        deployments.rollback(deployment, actor=actor_name(request.user), revision=body.validated_data.get("revision"))
+        return self._answer(deployment, wait, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Pause the deployment's rollouts: what runs stays until it is resumed",
+        request=None,
+        responses={202: DeploymentSerializer, 409: OpenApiResponse(description="Already paused")},
+    )
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str | None = None) -> Response:
+        deployment = self.get_object()
+        deployments.pause(deployment, actor=actor_name(request.user))
+        return self._answer(deployment, False, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Resume a paused rollout (a failed one is tried again)",
+        request=None,
+        responses={202: DeploymentSerializer, 409: OpenApiResponse(description="Not paused")},
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        deployment = self.get_object()
+        deployments.resume(deployment, actor=actor_name(request.user))
+        return self._answer(deployment, False, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="The deployment's kept revisions (the last 10), newest first",
+        responses={200: RevisionSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def revisions(self, request: Request, pk: str | None = None) -> Response:
+        deployment = self.get_object()
+        rollouts.current_revision(deployment)
+        kept = deployment.revisions.select_related("deployment").order_by("-number")
+        return Response(RevisionSerializer(kept, many=True).data)
 
     def _answer(self, deployment: Deployment, wait: bool, code: int) -> Response:
         """The deployment as it is now, read again so the answer shows what the database holds."""

@@ -15,10 +15,16 @@ from django.test import Client
 
 from conftest import deploy, docker_cli, on_engine
 from containers import reconcile
-from containers.deployments import scale
+from containers.deployments import scale, update_deployment
 from containers.models import Container, Deployment, Event, ReplicaSlot
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_deployment_networks(settings: Any) -> None:
+    """Slots do not depend on networks, and a shared engine may have run out of network address pools."""
+    settings.DEPLOYMENT_NETWORKS = False
 
 
 def slots_of(deployment: Any) -> dict[int, tuple[str, int]]:
@@ -103,6 +109,21 @@ def test_scaling_fills_the_lowest_free_slots_and_a_scale_down_counts_no_restart(
     reconcile.converge(deployment.pk)
     assert sorted(slots_of(deployment)) == [1, 2]
     assert set(restarts_of(deployment).values()) == {0}
+
+
+def test_a_rolling_update_keeps_the_slots_and_their_counts(demo_image: Any) -> None:
+    deployment = deploy(demo_image, "slots-roll", 2)
+    victim, _ = slots_of(deployment)[1]
+    docker_cli("kill", victim)
+    reconcile.converge(deployment.pk, died=victim)
+    assert restarts_of(deployment) == {1: 1, 2: 0}
+
+    update_deployment(deployment, actor="tests", env={"REVISION": "2"})
+    reconcile.converge(deployment.pk)
+
+    rows = list(Container.objects.filter(deployment=deployment))
+    assert sorted((r.generation, r.slot, r.restart_count) for r in rows) == [(2, 1, 1), (2, 2, 0)]
+    assert restarts_of(deployment) == {1: 1, 2: 0}
 
 
 def test_adopted_containers_and_rows_without_a_slot_get_one(demo_image: Any) -> None:

@@ -25,7 +25,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from containers import deployments, engine
+from containers import deployments, engine, hooks, rollouts
 from containers.filtersets import DeploymentFilterSet
 from containers.forms import DeploymentEditForm, DeploymentForm, ScaleForm
 from containers.models import Container, Deployment, Event, actor_name
@@ -320,6 +320,17 @@ def deployment_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 # --- the detail page -------------------------------------------------------------------------
 
 
+def rollout_context(deployment: Deployment, containers: QuerySet[Container]) -> dict[str, object]:
+    """The rollout's progress bar and the kept revisions (newest first), for the detail page and its poll."""
+    progress = rollouts.status(deployment, list(containers))
+    revisions = list(deployment.revisions.order_by("-number"))
+    return {
+        "rollout": progress,
+        "rollout_percent": round(100 * progress.ready / progress.replicas) if progress.replicas else 100,
+        "revisions": [(revision, rollouts.summary(revision)) for revision in revisions],
+    }
+
+
 @require_GET
 @login_required
 def deployment_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
@@ -330,8 +341,56 @@ def deployment_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "containers": containers,
         "replaced": replaced_of(deployment, containers),
         "events": timeline_of(deployment),
+        "lb_url": hooks.lb_urls_for([deployment.name]).get(deployment.name) if deployment.container_port else None,
+        **rollout_context(deployment, containers),
     }
     return render(request, T + "detail.html", context)
+
+
+@require_POST
+@login_required
+def deployment_rollback(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Roll back to the revision posted (default: the previous one), through the rolling path."""
+    deployment = one(request, pk)
+    require_role(request)
+    raw = request.POST.get("revision", "").strip()
+    if raw and not raw.isdigit():
+        messages.error(request, "revision must be a revision number")
+        return redirect("console-deployment", pk=pk)
+    try:
+        deployments.rollback(deployment, actor=actor_name(request.user), revision=int(raw) if raw else None)
+    except (Refused, engine.EngineUnavailable) as exc:
+        messages.error(request, f"Not rolled back: {exc}")
+    else:
+        messages.success(request, f"Rolling {deployment.name} back: revision {deployment.generation} is rolling out.")
+    return redirect("console-deployment", pk=pk)
+
+
+@require_POST
+@login_required
+def deployment_pause(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Pause the deployment's rollouts (what runs stays)."""
+    return _pause_or_resume(request, pk, pause=True)
+
+
+@require_POST
+@login_required
+def deployment_resume(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Resume a paused (or failed) rollout."""
+    return _pause_or_resume(request, pk, pause=False)
+
+
+def _pause_or_resume(request: HtmxHttpRequest, pk: int, *, pause: bool) -> HttpResponse:
+    deployment = one(request, pk)
+    require_role(request)
+    action = deployments.pause if pause else deployments.resume
+    try:
+        action(deployment, actor=actor_name(request.user))
+    except Refused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{deployment.name}: rollouts {'paused' if pause else 'resumed'}.")
+    return redirect("console-deployment", pk=pk)
 
 
 @require_GET
@@ -343,7 +402,12 @@ def deployment_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if deployment is None:
         return render(request, T + "status.html", {"gone": True}, status=STOP_POLLING)
     containers = containers_of(deployment)
-    context = {"deployment": deployment, "containers": containers, "replaced": replaced_of(deployment, containers)}
+    context = {
+        "deployment": deployment,
+        "containers": containers,
+        "replaced": replaced_of(deployment, containers),
+        **rollout_context(deployment, containers),
+    }
     return render(request, T + "status.html", context)
 
 

@@ -18,7 +18,7 @@ def assign(apps, schema_editor):  # noqa: ANN001, ANN201 - migration signature
 class Migration(migrations.Migration):
     dependencies = [
         ("health", "0005_alert_delivery_pending"),
-        ("containers", "0005_organizations"),
+        ("containers", "0006_organizations"),
         ("tenancy", "0002_default_organization"),
     ]
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import socket
+import socketserver
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -28,6 +33,49 @@ def unreachable_engine(settings: Any) -> Iterator[None]:
     yield
     settings.DOCKER_HOST = ""  # restored by the settings fixture too, but the client must be rebuilt
     engine.reset_client()
+
+
+class SlowInfoProxy(socketserver.ThreadingTCPServer):
+    """The real engine's socket behind a port on 127.0.0.1 that holds every ``info`` request for a while,
+    as a busy engine does, and passes everything else (pings among them) at once."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    hold_s = 6.0
+
+
+class _Forward(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        upstream = socket.socket(socket.AF_UNIX)
+        upstream.connect("/var/run/docker.sock")
+
+        def answers() -> None:
+            while data := upstream.recv(65536):
+                self.request.sendall(data)
+
+        threading.Thread(target=answers, daemon=True).start()
+        try:
+            while data := self.request.recv(65536):
+                if re.match(rb"GET /(v[\d.]+/)?info\b", data):
+                    time.sleep(SlowInfoProxy.hold_s)
+                upstream.sendall(data)
+        except OSError:
+            pass
+        finally:
+            upstream.close()
+
+
+@pytest.fixture
+def slow_info_engine(settings: Any, engine_ready: None) -> Iterator[None]:
+    server = SlowInfoProxy(("127.0.0.1", 0), _Forward)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.DOCKER_HOST = f"tcp://127.0.0.1:{server.server_address[1]}"
+    engine.reset_client()
+    yield
+    settings.DOCKER_HOST = ""
+    engine.reset_client()
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture
@@ -109,6 +157,21 @@ def test_an_engine_that_does_not_answer_is_down_and_so_is_the_whole(
     assert body["components"]["engine"]["status"] == "down"
     assert "does not answer" in body["components"]["engine"]["detail"]
     assert body["failing"] == ["engine"]
+
+
+def test_an_engine_that_answers_its_ping_but_is_slow_with_its_info_is_not_down(
+    api_client: APIClient, slow_info_engine: None
+) -> None:
+    all_alive()
+
+    began = time.monotonic()
+    response = api_client.get("/health/detailed")
+
+    assert time.monotonic() - began < SlowInfoProxy.hold_s  # it did not wait for the held info
+    body = response.json()
+    assert body["components"]["engine"]["status"] == "ok", body["components"]["engine"]
+    assert "busy" in body["components"]["engine"]["detail"]
+    assert response.status_code == 200 and body["status"] == "ok"
 
 
 def test_a_broker_that_does_not_answer_is_down(

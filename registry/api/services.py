@@ -7,16 +7,17 @@ should use the watch server (README: Service discovery).
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from containers.api.errors import error_body
-from registry import discovery
-from registry.models import Service
+from registry import discovery, haproxy, loadbalancer
+from registry.models import Service, ServiceEndpoint
 from registry.watch import ALL, hub
 from tenancy.access import access
 from tenancy.scope import scope
@@ -74,3 +75,46 @@ def service_detail(request: Request, name: str) -> Response:
     if discovery.matches(request.headers.get("If-None-Match"), tag):
         return Response(status=status.HTTP_304_NOT_MODIFIED, headers=_headers(tag, snapshot.index))
     return Response(discovery.body(snapshot, query), headers=_headers(tag, snapshot.index))
+
+
+@extend_schema(
+    operation_id="services_traffic",
+    summary="HAProxy's live view of a service's endpoints: state, sessions, request rate (needs the load balancer)",
+    responses={
+        200: OpenApiTypes.OBJECT,
+        404: OpenApiResponse(description="No such service"),
+        503: OpenApiResponse(description="The load balancer is off or HAProxy does not answer"),
+    },
+)
+@api_view(["GET"])
+def service_traffic(request: Request, name: str) -> Response:
+    """What only the load balancer knows about a service: each endpoint's HAProxy state (ready, drain, down),
+    its check, current sessions, session rate and total. A 503 saying why when HAProxy cannot be asked."""
+    # Another organization's service is as missing as an unknown one.
+    service = scope(Service.objects.all(), access(request)).filter(name=name, retired_at__isnull=True).first()
+    if service is None:
+        return Response(error_body(f"no service {name!r}", "name"), status=status.HTTP_404_NOT_FOUND)
+    if not settings.LB_ENABLED:
+        message = "the load balancer is disabled (LB_ENABLED=0): no traffic figures"
+        return Response(error_body(message), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    try:
+        stats = loadbalancer.service_stats()
+    except haproxy.LoadBalancerError as exc:
+        message = f"HAProxy does not answer ({exc}); the load balancer tick starts it again"
+        return Response(error_body(message), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    endpoints = []
+    for endpoint in ServiceEndpoint.objects.filter(service=name).select_related("container").order_by("host", "port"):
+        figures = stats.get((name, endpoint.host, endpoint.port)) or stats.get(
+            (name, loadbalancer.address(endpoint.host) or "", endpoint.port)
+        )
+        endpoints.append(
+            {
+                "id": endpoint.pk,
+                "address": endpoint.host,
+                "port": endpoint.port,
+                "status": endpoint.status,
+                "container": endpoint.container.docker_id if endpoint.container else None,
+                "haproxy": figures,
+            }
+        )
+    return Response({"name": name, "lb_url": service.lb_url, "endpoints": endpoints})

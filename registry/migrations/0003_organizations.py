@@ -24,7 +24,7 @@ def assign(apps, schema_editor):  # noqa: ANN001, ANN201 - migration signature
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("containers", "0005_organizations"),
+        ("containers", "0006_organizations"),
         ("registry", "0002_services_and_index"),
         ("tenancy", "0002_default_organization"),
     ]

@@ -62,12 +62,14 @@ def test_scaling_to_one_leaves_one_endpoint(demo_image: Any) -> None:
 
 def test_a_second_converge_changes_nothing(demo_image: Any) -> None:
     deployment = deploy(demo_image, "auto-idem", 2, container_port=8080)
-    before = {(e.pk, e.port) for e in endpoints_of(deployment)}
+    before = {(e.pk, e.port, e.status) for e in endpoints_of(deployment)}
+    events = Event.objects.filter(kind__startswith="endpoint.", deployment=deployment).count()
 
     reconcile.converge(deployment.pk)
 
-    assert {(e.pk, e.port) for e in endpoints_of(deployment)} == before
-    assert Event.objects.filter(kind__startswith="endpoint.", deployment=deployment).count() == 2
+    assert {(e.pk, e.port, e.status) for e in endpoints_of(deployment)} == before
+    assert {status for _, _, status in before} == {"healthy"}
+    assert Event.objects.filter(kind__startswith="endpoint.", deployment=deployment).count() == events
 
 
 def test_a_container_without_a_published_port_gets_no_endpoint(demo_image: Any) -> None:

@@ -24,7 +24,7 @@ def into_default(apps, schema_editor):  # noqa: ANN001, ANN201 - migration signa
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("containers", "0004_replica_slots"),
+        ("containers", "0005_rollouts_and_revisions"),
         ("tenancy", "0002_default_organization"),
     ]
 
