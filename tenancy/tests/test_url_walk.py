@@ -50,8 +50,11 @@ SELF_SERVICE = {
 }
 # Staff-only paths: a member of any organization gets 403 on them.
 STAFF_ONLY = {"metrics", "test-integration"}
-# The engine's and the worker's state: 503 when a part is down (no worker runs in these tests).
-STATUS_REPORTS = {"health-detailed"}
+# Usage and invoices: staff, admins and the billing role; a viewer gets 403 reading them (billing.access).
+BILLING_ONLY = ("api-usage", "api-invoice")
+# The engine's, the worker's and HAProxy's state: 503 when a part is down (no worker or load
+# balancer runs in these tests).
+STATUS_REPORTS = {"health-detailed", "service-traffic"}
 # Pages that only lead to a change (its form or its confirmation): a viewer gets 403 reading them too.
 ACTION_PAGES = ("-create", "-edit", "-stop", "-delete", "-remove", "-new")
 SECRET = "alphasecret"
@@ -110,6 +113,7 @@ def object_for(route: Route, param: str, rows: dict[str, Any]) -> str:
         ("container", "container"),
         ("deployment", "deployment"),
         ("event", "event"),
+        ("invoice", "invoice"),
     ]
     for needle, key in table:
         if needle in name and key in rows:
@@ -145,6 +149,7 @@ def world(demo_image: Any, remove_test_containers: None) -> Iterator[dict[str, A
         "users": {"vera": vera, "bob": bob},
     }
     rows.update(_health_and_registry_rows(alpha, deployment, container))
+    rows.update(_billing_rows(alpha))
     yield rows
     untag(reference)
 
@@ -169,6 +174,13 @@ def _health_and_registry_rows(alpha: Organization, deployment: Any, container: A
         # Registering the endpoint made its service (registry's own signal).
         "service": Service.objects.get(name=f"{SECRET}-svc"),
     }
+
+
+def _billing_rows(alpha: Organization) -> dict[str, Any]:
+    """A's invoice (a draft of this month), for the invoice paths."""
+    from billing import invoices
+
+    return {"invoice": invoices.refresh(alpha.pk, invoices.month_of(timezone.now()))}
 
 
 def state(rows: dict[str, Any]) -> tuple[Any, ...]:
@@ -281,6 +293,8 @@ def test_a_viewer_of_the_owning_organization_reads_but_changes_nothing(world: di
             return "" if code in (404, 405) else "another member's token is not a viewer's to see"
         if route.name.endswith(ACTION_PAGES) and code == 403:
             return ""
+        if route.name.startswith(BILLING_ONLY):
+            return "" if code in (403, 405) else "billing is not a viewer's to read"
         if code in (200, 405) or (code == 302 and not response["Location"].startswith("/accounts/login/")):
             return ""
         if code == 503 and route.name in STATUS_REPORTS:
