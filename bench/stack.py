@@ -168,6 +168,15 @@ class Stack:
         ).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+        # Its deployments' networks too: each holds one of the engine's few address pools, and a bench
+        # that left them behind made every later network creation on the machine fail.
+        networks = subprocess.run(
+            ["docker", "network", "ls", "-q", "--filter", f"label=orchestrator.instance={self.instance}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        if networks:
+            subprocess.run(["docker", "network", "rm", *networks], capture_output=True)
 
 
 _CREATE_USER = """
