@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from billing import hourly, invoices
+from billing import budgets, hourly, invoices
 from orchestrator_site.processes import heartbeats
 
 CLAIM_JOB = "billing-meter"
@@ -18,6 +18,7 @@ def meter() -> None:
     if heartbeats.claim(CLAIM_JOB, settings.BILLING_METER_INTERVAL_S / 2):
         hourly.meter_pending()
         invoices.refresh_open()
+        budgets.check()
 
 
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
