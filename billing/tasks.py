@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from billing import budgets, hourly, invoices
+from billing import budgets, hourly, invoices, plans
 from orchestrator_site.processes import heartbeats
 
 CLAIM_JOB = "billing-meter"
@@ -16,6 +16,7 @@ def meter() -> None:
     from django.conf import settings
 
     if heartbeats.claim(CLAIM_JOB, settings.BILLING_METER_INTERVAL_S / 2):
+        plans.apply_quotas()
         hourly.meter_pending()
         invoices.refresh_open()
         budgets.check()
