@@ -136,6 +136,25 @@ class Stack:
         ids = docker("ps", "-aq", "--filter", f"label=orchestrator.instance={self.instance}").split()
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+        # Its deployments' networks too: each holds one of the engine's ~30 address pools, and soaks that
+        # left theirs behind made every later network creation on the machine fail.
+        networks = docker("network", "ls", "-q", "--filter", f"label=orchestrator.instance={self.instance}").split()
+        if networks:
+            subprocess.run(["docker", "network", "rm", *networks], capture_output=True)
+
+
+def check_network_pools() -> None:
+    """Every deployment gets its own bridge network; an engine whose address pools are all taken (by
+    networks other runs left behind) fails every start. Say so before the soak, not as its failures."""
+    name = f"orchestrator-soak-preflight-{uuid.uuid4().hex[:6]}"
+    made = subprocess.run(["docker", "network", "create", name], capture_output=True, text=True)
+    if made.returncode != 0:
+        count = len(docker("network", "ls", "-q").split())
+        sys.exit(
+            f"soak: the engine cannot create a network ({made.stderr.strip()}); {count} networks exist. "
+            "Remove the unused ones (docker network ls; docker network rm ...) and run it again."
+        )
+    docker("network", "rm", name)
 
 
 def tree_rss_kb(root_pid: int) -> int:
@@ -313,6 +332,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0, help="how long the load runs (default 30)")
     args = parser.parse_args()
 
+    check_network_pools()
     stack = Stack()
     try:
         print(f"starting the stack (scripts/run.sh) in {stack.var} on 127.0.0.1:{stack.port}", flush=True)

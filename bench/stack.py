@@ -168,7 +168,8 @@ class Stack:
         ).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
-        # The organization networks its containers joined go too.
+        # Its deployments' networks too: each holds one of the engine's few address pools, and a bench
+        # that left them behind made every later network creation on the machine fail.
         networks = subprocess.run(
             ["docker", "network", "ls", "-q", "--filter", f"label=orchestrator.instance={self.instance}"],
             capture_output=True,

@@ -24,6 +24,7 @@ class PlanAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "currency")}),
         ("Prices per unit", {"fields": tuple(f"price_{m}" for m in MEASURES)}),
         ("Included free each month", {"fields": tuple(f"included_{m}" for m in MEASURES)}),
+        ("Quotas organizations on the plan get (empty: none set)", {"fields": Plan.QUOTA_FIELDS}),
     )
 
 

@@ -14,8 +14,12 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import final_reading, inventory
+        from billing import budgets, final_reading, inventory
         from containers import hooks
+        from health import alerts
+
+        # The budget alert is delivered by the alert rules like any event they know.
+        alerts.KINDS.setdefault(budgets.KIND, budgets.MEANING)
 
         if inventory.after_converge not in hooks.after_converge:
             hooks.after_converge.append(inventory.after_converge)

@@ -54,17 +54,16 @@ def _lines(header: list[str], rows: Iterable[list[str]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
     for row in rows:
-        # Names come from users: no cell may be opened as a formula.
-        yield writer.writerow(safe_row(row))
+        yield writer.writerow(row)
 
 
 def usage_rows(usage: QuerySet[Usage]) -> Iterator[list[str]]:
     for u in usage.select_related("organization").order_by("hour", "pk").iterator(chunk_size=2000):
         yield [
             u.hour.isoformat(),
-            u.organization.slug,
-            u.deployment_name,
-            u.container_name,
+            # Names come from users: no cell of theirs may be opened as a formula. Numbers are ours,
+            # and a credit's "-1.23" must stay a number that sums.
+            *safe_row([u.organization.slug, u.deployment_name, u.container_name]),
             u.docker_id,
             u.measure,
             UNITS.get(Measure(u.measure), ""),
@@ -80,17 +79,14 @@ def line_rows(lines: QuerySet[InvoiceLine]) -> Iterator[list[str]]:
     ):
         invoice: Invoice = line.invoice
         yield [
-            invoice.label,
-            invoice.organization.slug,
+            *safe_row([invoice.label, invoice.organization.slug]),
             f"{invoice.month:%Y-%m}",
             invoice.status,
             invoice.currency,
             str(invoice.total),
             line.kind,
             line.measure,
-            line.deployment_name,
-            line.plan_name,
-            line.description,
+            *safe_row([line.deployment_name, line.plan_name, line.description]),
             str(line.quantity),
             str(line.unit_price),
             str(line.amount),

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import BigIntegerField, Func, Max
 from django.utils import timezone
 
 from billing import inventory, metering
@@ -40,7 +40,32 @@ ONE_US = timedelta(microseconds=1)
 NEAR = timedelta(minutes=2)
 # Closed hours metered again on every tick: readings arrive late by up to a sampling round.
 REMETER_HOURS = 2
-READING_FIELDS = ("container_id", "taken_at", "running", "cpu_usage_ns", "memory_bytes", "net_tx_bytes")
+READING_FIELDS = ("container_id", "at_us", "running", "cpu_usage_ns", "memory_bytes", "net_tx_bytes")
+
+
+class EpochMicroseconds(Func):
+    """A timestamp as integer microseconds since the epoch, computed by the database: turning 360,000
+    timestamps into Python datetimes costs seconds, integers nearly nothing. Exact on both databases."""
+
+    output_field = BigIntegerField()
+
+    @property
+    def convert_value(self) -> Any:
+        # Both databases already answer an int: skipping Django's int() per row saves seconds an hour.
+        return self._convert_value_noop  # type: ignore[attr-defined]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint")
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Django keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC): whole seconds, then the microseconds' digits.
+        # (strftime('%s') can't be used: Django's SQLite cursor takes '%s' for a parameter.) julianday's
+        # double is exact to ~40 µs here, so rounding it to whole seconds is exact.
+        template = (
+            "(CAST(round((julianday(substr(%(expressions)s, 1, 19)) - 2440587.5) * 86400) AS INTEGER) * 1000000"
+            " + CAST(substr(%(expressions)s || '.000000', 21, 6) AS INTEGER))"
+        )
+        return self.as_sql(compiler, connection, template=template)
 
 
 def us(at: datetime) -> int:
@@ -64,25 +89,32 @@ class Result:
     anomalies: list[str]
 
 
-def _readings(start: datetime, end: datetime, ids: set[int] | None = None) -> dict[int, list[metering.Sample]]:
+def _readings(start: datetime, end: datetime, ids: set[int] | None = None) -> dict[int, list[metering.Reading]]:
     """Snapshots and final readings in ``[start, end)``, per container, in time order."""
-    by_container: dict[int, list[metering.Sample]] = defaultdict(list)
+    by_container: dict[int, list[metering.Reading]] = defaultdict(list)
     snapshots = Snapshot.objects.filter(taken_at__gte=start, taken_at__lt=end)
     finals = FinalReading.objects.filter(taken_at__gte=start, taken_at__lt=end)
     if ids is not None:
         snapshots, finals = snapshots.filter(container_id__in=ids), finals.filter(container_id__in=ids)
-    for cid, at, running, cpu, memory, tx in snapshots.values_list(*READING_FIELDS).iterator(chunk_size=20_000):
-        by_container[cid].append(metering.Sample(us(at), running, cpu, memory, tx))
-    for cid, at, cpu, memory, tx in finals.values_list(
-        "container_id", "taken_at", "cpu_usage_ns", "memory_bytes", "net_tx_bytes"
+    epoch = EpochMicroseconds("taken_at")
+    for cid, at_us, running, cpu, memory, tx in (
+        snapshots.annotate(at_us=epoch).values_list(*READING_FIELDS).iterator(chunk_size=20_000)
     ):
-        by_container[cid].append(metering.Sample(us(at), True, cpu, memory, tx))
+        by_container[cid].append((at_us, running, cpu, memory, tx))
+    for cid, at_us, cpu, memory, tx in finals.annotate(at_us=epoch).values_list(
+        "container_id", "at_us", "cpu_usage_ns", "memory_bytes", "net_tx_bytes"
+    ):
+        by_container[cid].append((at_us, True, cpu, memory, tx))
     for samples in by_container.values():
-        samples.sort(key=lambda s: s.at_us)
+        samples.sort(key=_at)
     return by_container
 
 
-def _baselines(start: datetime, ids: set[int]) -> dict[int, metering.Sample]:
+def _at(reading: metering.Reading) -> int:
+    return reading[0]
+
+
+def _baselines(start: datetime, ids: set[int]) -> dict[int, metering.Reading]:
     """Each container's last reading before ``start`` (within the retention)."""
     found = {cid: samples[-1] for cid, samples in _readings(start - NEAR, start, ids).items()}
     missing = ids - found.keys()

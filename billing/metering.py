@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 US_PER_S = 1_000_000
 US_PER_HOUR = 3_600 * US_PER_S
@@ -32,15 +33,20 @@ BYTES_PER_GB = 1_000_000_000  # decimal gigabytes, as cloud price lists use
 QUANTITY_PLACES = Decimal("0.000000000001")
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One reading of one container. ``at_us``: epoch microseconds. Counters are None when unread."""
+class Sample(NamedTuple):
+    """One reading of one container. ``at_us``: epoch microseconds. Counters are None when unread.
+
+    A named tuple: an hour of 500 containers is 360,000 of them, and tuples are cheap to make."""
 
     at_us: int
     running: bool
     cpu_ns: int | None = None
     memory_bytes: int | None = None
     tx_bytes: int | None = None
+
+
+# What meter() reads: a Sample, or the same five values as a plain tuple (cheaper by the 100,000).
+Reading = tuple[int, bool, int | None, int | None, int | None]
 
 
 @dataclass
@@ -66,19 +72,8 @@ class Totals:
         self.anomalies.extend(other.anomalies)
 
 
-def _delta(before: int | None, after: int | None, new_series: bool) -> tuple[int, bool]:
-    """The increase of one counter between two readings, and whether it went backwards."""
-    if after is None:
-        return 0, False
-    if new_series or before is None:
-        return after, False
-    if after < before:
-        return after, True  # reset: the new series counted from zero up to ``after``
-    return after - before, False
-
-
 def meter(
-    samples: Sequence[Sample],
+    samples: Sequence[Reading],
     start_us: int,
     end_us: int,
     *,
@@ -94,50 +89,63 @@ def meter(
     reading counts from there. ``first_ever`` says the first of ``samples`` is the container's
     first reading; when it is not (the baseline is older than what was looked up) that reading
     only serves as the baseline, and the anomaly is recorded.
+
+    Written as one flat loop over tuples: an hour of 500 containers is 360,000 readings.
     """
     totals = Totals()
-    previous: Sample | None = None
+    cpu_total = tx_total = reserved = memory_x2 = 0
+    previous: Reading | None = None
     for sample in samples:
-        if sample.at_us >= end_us:
+        at, running, cpu, memory, tx = sample
+        if at >= end_us:
             break
-        if sample.at_us >= start_us and sample.running:
-            if previous is None and not first_ever:
-                totals.anomalies.append(f"no baseline before {sample.at_us}")
+        if at < start_us or not running:
+            previous = sample
+            continue
+        if previous is None:
+            if not first_ever:
+                totals.anomalies.append(f"no baseline before {at}")
             else:
-                _pair(previous, sample, totals, started_us, gap_us)
+                # The first reading we have: counters run from zero since the container started.
+                cpu_total += cpu or 0
+                tx_total += tx or 0
+                if started_us is not None and started_us <= at:
+                    reserved += at - started_us
+                    memory_x2 += 2 * (at - started_us) * (memory or 0)
+            previous = sample
+            continue
+        p_at, p_running, p_cpu, p_memory, p_tx = previous
         previous = sample
+        new_series = not p_running
+        if cpu is not None:
+            if new_series or p_cpu is None:
+                cpu_total += cpu
+            elif cpu < p_cpu:
+                # The CPU counter is the series' witness: the container restarted between the two readings.
+                cpu_total += cpu
+                new_series = True
+                totals.resets += 1
+                totals.anomalies.append(f"counter reset at {at}")
+            else:
+                cpu_total += cpu - p_cpu
+        if tx is not None:
+            tx_total += tx if (new_series or p_tx is None or tx < p_tx) else tx - p_tx
+        if new_series:
+            continue  # the time between a stop (or a restart) and the next reading is not known to be reserved
+        elapsed = at - p_at
+        if elapsed > gap_us:
+            totals.gaps += 1
+            totals.anomalies.append(f"gap of {elapsed // US_PER_S} s before {at}")
+        reserved += elapsed
+        if p_memory is not None and memory is not None:
+            memory_x2 += elapsed * (p_memory + memory)
+    totals.cpu_ns, totals.tx_bytes, totals.reserved_us, totals.memory_byte_us_x2 = (
+        cpu_total,
+        tx_total,
+        reserved,
+        memory_x2,
+    )
     return totals
-
-
-def _pair(previous: Sample | None, sample: Sample, totals: Totals, started_us: int | None, gap_us: int) -> None:
-    if previous is None:
-        # The first reading we have: counters run from zero since the container started.
-        totals.cpu_ns += sample.cpu_ns or 0
-        totals.tx_bytes += sample.tx_bytes or 0
-        if started_us is not None and started_us <= sample.at_us:
-            head = sample.at_us - started_us
-            totals.reserved_us += head
-            totals.memory_byte_us_x2 += 2 * head * (sample.memory_bytes or 0)
-        return
-    new_series = not previous.running
-    cpu, cpu_back = _delta(previous.cpu_ns, sample.cpu_ns, new_series)
-    if cpu_back:
-        # The CPU counter is the series' witness: the container restarted between the two readings.
-        new_series = True
-        totals.resets += 1
-        totals.anomalies.append(f"counter reset at {sample.at_us}")
-    tx, _ = _delta(previous.tx_bytes, sample.tx_bytes, new_series)
-    totals.cpu_ns += cpu
-    totals.tx_bytes += tx
-    if new_series:
-        return  # the time between a stop (or a restart) and the next reading is not known to be reserved
-    elapsed = sample.at_us - previous.at_us
-    if elapsed > gap_us:
-        totals.gaps += 1
-        totals.anomalies.append(f"gap of {elapsed // US_PER_S} s before {sample.at_us}")
-    totals.reserved_us += elapsed
-    if previous.memory_bytes is not None and sample.memory_bytes is not None:
-        totals.memory_byte_us_x2 += elapsed * (previous.memory_bytes + sample.memory_bytes)
 
 
 def quantize(value: Decimal) -> Decimal:

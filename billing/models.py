@@ -72,6 +72,21 @@ class Plan(PlanBase):
         max_length=3, validators=[RegexValidator(r"^[A-Z]{3}$", "a three-letter ISO 4217 code, e.g. EUR")]
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The quotas organizations on this plan get (empty: the plan sets no such limit and leaves the
+    # organization's own as it is). Applied when a period of the plan starts (billing.plans.apply_quotas).
+    quota_cpu = models.DecimalField(
+        "CPU cores", max_digits=8, decimal_places=3, null=True, blank=True, validators=[MinValueValidator(ZERO)]
+    )
+    quota_memory_bytes = models.BigIntegerField(
+        "memory (bytes)", null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    quota_containers = models.PositiveIntegerField("containers", null=True, blank=True)
+    quota_deployments = models.PositiveIntegerField("deployments", null=True, blank=True)
+    quota_image_bytes = models.BigIntegerField(
+        "images' disk (bytes)", null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+
+    QUOTA_FIELDS = ("quota_cpu", "quota_memory_bytes", "quota_containers", "quota_deployments", "quota_image_bytes")
 
     class Meta:
         ordering = ["name"]

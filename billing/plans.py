@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from billing.models import Invoice, Plan, PlanPeriod
 from tenancy.errors import Invalid
@@ -35,7 +36,9 @@ def assign(organization_id: int, plan: Plan, starts_at: datetime) -> PlanPeriod:
         PlanPeriod.objects.filter(organization_id=organization_id, starts_at__lt=starts_at).filter(
             Q(ends_at__isnull=True) | Q(ends_at__gt=starts_at)
         ).update(ends_at=starts_at)
-        return PlanPeriod.objects.create(organization_id=organization_id, plan=plan, starts_at=starts_at)
+        period = PlanPeriod.objects.create(organization_id=organization_id, plan=plan, starts_at=starts_at)
+    apply_quotas(organization_ids=[organization_id])
+    return period
 
 
 def check(organization_id: int, plan: Plan, starts_at: datetime) -> None:
@@ -67,3 +70,23 @@ def spans(organization_id: int, start: datetime, end: datetime) -> list[Span]:
         .order_by("starts_at")
     )
     return [Span(p.plan, max(p.starts_at, start), min(p.ends_at or end, end)) for p in periods]
+
+
+def apply_quotas(now: datetime | None = None, organization_ids: list[int] | None = None) -> int:
+    """Give each organization the quotas of the plan in force now (the fields the plan sets).
+
+    Run when a plan is assigned and on every metering tick (a period that starts later takes effect
+    then); idempotent. Returns how many organizations changed.
+    """
+    now = now or timezone.now()
+    current = PlanPeriod.objects.filter(starts_at__lte=now).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+    if organization_ids is not None:
+        current = current.filter(organization_id__in=organization_ids)
+    changed = 0
+    for period in current.select_related("plan", "organization"):
+        wanted = {f: getattr(period.plan, f) for f in Plan.QUOTA_FIELDS if getattr(period.plan, f) is not None}
+        organization = period.organization
+        if any(getattr(organization, f) != value for f, value in wanted.items()):
+            Organization.objects.filter(pk=organization.pk).update(**wanted)
+            changed += 1
+    return changed

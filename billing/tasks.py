@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from billing import hourly, invoices
+from billing import budgets, hourly, invoices, plans
 from orchestrator_site.processes import heartbeats
 
 CLAIM_JOB = "billing-meter"
@@ -16,8 +16,10 @@ def meter() -> None:
     from django.conf import settings
 
     if heartbeats.claim(CLAIM_JOB, settings.BILLING_METER_INTERVAL_S / 2):
+        plans.apply_quotas()
         hourly.meter_pending()
         invoices.refresh_open()
+        budgets.check()
 
 
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)

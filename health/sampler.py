@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DateTimeField, Field, Model
 from django.utils import timezone
 
 from containers import engine
@@ -200,24 +202,55 @@ def _event(row: Container, before: str | None, after: str, figures: dict[str, An
     )
 
 
+SNAPSHOT_FIELDS = ["container", "deployment", "taken_at", "running", "health_class"] + [
+    name for name in FIGURES if name != "memory_limit_bytes"
+]
+
+
 def _write(batch: _Batch) -> None:
     """One INSERT for the snapshots, one upsert for the current figures, one INSERT for the (rare) events.
 
-    On SQLite each statement is split into batches of about 60 rows (its limit of 999 parameters).
+    The first two are one statement executed for every row (``executemany``), built here rather than by
+    ``bulk_create``: the ORM's preparing of 200 rows x 15 values was a quarter of a round's time.
     """
-    Snapshot.objects.bulk_create(batch.snapshots)
+    _insert(Snapshot, batch.snapshots, SNAPSHOT_FIELDS)
     try:
         # A class and the event saying it changed are written together or not at all.
         with transaction.atomic():
-            # An upsert (INSERT ... ON CONFLICT DO UPDATE): new containers and known ones in one statement,
-            # and far cheaper to build than bulk_update's CASE WHEN per field and row.
-            ContainerHealth.objects.bulk_create(
-                batch.health, update_conflicts=True, unique_fields=["container"], update_fields=HEALTH_FIELDS
-            )
+            # An upsert (INSERT ... ON CONFLICT DO UPDATE): new containers and known ones in one statement.
+            _insert(ContainerHealth, batch.health, ["container", *HEALTH_FIELDS], upsert_on="container")
             Event.objects.bulk_create(batch.events)
     except IntegrityError:
         # A container or deployment was deleted during the round; the next round starts from what is left.
         log.warning("a sampled container was removed while its health was written; retried next round")
+
+
+def _insert(model: type[Model], objects: Sequence[Model], names: list[str], upsert_on: str = "") -> None:
+    """INSERT ``objects``' ``names`` fields, one statement run for every object; with ``upsert_on``, a row
+    whose ``upsert_on`` is taken has its other fields updated instead (PostgreSQL and SQLite alike)."""
+    if not objects:
+        return
+    fields = [cast(Field, model._meta.get_field(name)) for name in names]
+    quote = connection.ops.quote_name
+    columns = [quote(str(field.column)) for field in fields]
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    if upsert_on:
+        target = quote(str(cast(Field, model._meta.get_field(upsert_on)).column))
+        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns if column != target)
+        sql += f" ON CONFLICT ({target}) DO UPDATE SET {updates}"
+    attnames = [field.attname for field in fields]
+    times = [index for index, field in enumerate(fields) if isinstance(field, DateTimeField)]
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = []
+    for obj in objects:
+        row = [getattr(obj, attname) for attname in attnames]
+        for index in times:
+            row[index] = adapt(row[index])
+        rows.append(row)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _record(result: RoundResult) -> None:

@@ -7,6 +7,8 @@ alert rules, tokens) points at one :class:`Organization`; ``tenancy.scope`` filt
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -14,10 +16,14 @@ from knox.models import AbstractAuthToken
 
 from tenancy.roles import Role
 
+if TYPE_CHECKING:
+    from django.db.models.fields.related_managers import RelatedManager
+
 DEFAULT_SLUG = "default"
 
 
-class Organization(models.Model):
+# knox's token manager is untyped, so django-stubs cannot resolve ApiToken's reverse manager; it is declared below.
+class Organization(models.Model):  # type: ignore[django-manager-missing]
     """A customer. Its quota fields are limits on what its members may reserve; empty means no limit."""
 
     name = models.CharField(max_length=100, unique=True)
@@ -35,6 +41,9 @@ class Organization(models.Model):
     quota_image_bytes = models.BigIntegerField(
         "images' disk (bytes)", null=True, blank=True, validators=[MinValueValidator(0)]
     )
+
+    # Declared for the type checker: django-stubs cannot resolve this reverse manager of knox's token model.
+    tokens: RelatedManager[ApiToken]
 
     class Meta:
         ordering = ["name"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -62,5 +63,5 @@ def get_or_404(queryset: QuerySet[M], access: Access, **lookup: Any) -> M:
     """One row the caller may read, or 404 whether it exists elsewhere or not at all."""
     try:
         return scope(queryset, access).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):  # every model's DoesNotExist is one
         raise Http404(f"no {queryset.model._meta.verbose_name} {lookup}") from None

@@ -58,6 +58,9 @@ def readings(
 
 def plan(name: str = "Standard", currency: str = "EUR", **prices: Any) -> Plan:
     values = {
-        f"price_{k}" if not k.startswith(("price_", "included_")) else k: Decimal(str(v)) for k, v in prices.items()
+        f"price_{k}" if not k.startswith(("price_", "included_", "quota_")) else k: (
+            v if k.startswith("quota_") else Decimal(str(v))
+        )
+        for k, v in prices.items()
     }
     return Plan.objects.create(name=name, currency=currency, **values)

@@ -169,3 +169,20 @@ def test_the_metering_tick_keeps_this_months_drafts_current() -> None:
     assert invoices.refresh_open(now) >= 1
     draft = Invoice.objects.get(organization=org, month=invoices.month_of(now))
     assert (draft.status, draft.number) == ("draft", None)
+
+
+@pytest.mark.django_db
+def test_organizations_get_the_quotas_of_the_plan_in_force() -> None:
+    org = default_organization()
+    small = plan("Small", quota_containers=3, quota_cpu=Decimal("1.5"))
+    large = plan("Large", quota_containers=30)
+    now = datetime.now(tz=UTC)
+    plans.assign(org.pk, small, now - timedelta(days=1))
+    org.refresh_from_db()
+    assert (org.quota_containers, org.quota_cpu) == (3, Decimal("1.5"))
+    plans.assign(org.pk, large, now + timedelta(hours=1))  # later: takes effect when it starts
+    org.refresh_from_db()
+    assert org.quota_containers == 3
+    assert plans.apply_quotas(now + timedelta(hours=2)) == 1
+    org.refresh_from_db()
+    assert (org.quota_containers, org.quota_cpu) == (30, Decimal("1.5"))  # a quota the plan leaves empty stays

@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from tenancy import members, quotas, tokens
+from tenancy import errors, members, quotas, tokens
 from tenancy.access import access
 from tenancy.api.serializers import (
     AddMemberSerializer,
@@ -45,8 +45,10 @@ class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):
         current = access(self.request)
         if current.staff:
             return Organization.objects.all()
-        if current.token is not None:
+        if current.token is not None and current.organization_id is not None:
             return Organization.objects.filter(pk=current.organization_id)
+        if current.user_id is None:
+            return Organization.objects.none()
         return Organization.objects.filter(memberships__user_id=current.user_id)
 
     @extend_schema(summary="Change quotas (staff only); null removes a limit", request=QuotaSerializer)
@@ -86,6 +88,8 @@ class MembershipViewSet(
         body = AddMemberSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         current = access(request)
+        if current.organization is None:  # what members.require would refuse too: no role anywhere
+            raise errors.Forbidden("you belong to no organization: there is none to add a member to")
         membership = members.add_member(
             current.organization, body.validated_data["username"], body.validated_data["role"], access=current
         )

@@ -133,3 +133,15 @@ def test_members_see_their_organizations_only(organization: Organization, other_
 
     assert [o["slug"] for o in listed] == ["default"]
     assert session(alice).get(f"/api/organizations/{other_organization.pk}/").status_code == 404
+
+
+def test_a_user_of_no_organization_can_not_add_members_nor_sees_any(organization: Organization) -> None:
+    make_member("carol", organization, "viewer")
+    loner = get_user_model().objects.create_user("loner", password="x")
+
+    response = session(loner).post("/api/members/", {"username": "carol", "role": "viewer"}, format="json")
+
+    assert response.status_code == 403 and "error" in response.json()
+    assert not Membership.objects.filter(user=loner).exists()
+    listed = session(loner).get("/api/organizations/").json()
+    assert listed["count"] == 0 if isinstance(listed, dict) else listed == []

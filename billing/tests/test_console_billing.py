@@ -1,0 +1,88 @@
+"""The console's Billing area: who sees it, the month's figures, the printable invoice, the budget and its alert."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from billing import budgets, invoices, plans
+from billing.models import Budget, Usage
+from billing.tests.factories import plan
+from conftest import make_member
+from containers.models import Event
+from health import alerts
+from tenancy.models import Organization, default_organization
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def org() -> Organization:
+    organization = default_organization()
+    plans.assign(organization.pk, plan(cpu_used="0.5"), datetime(2026, 1, 1, tzinfo=UTC))
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    for name, quantity in (("web", "10"), ("api", "4")):
+        Usage.objects.create(
+            hour=now, organization=organization, deployment_name=name, container_name=f"{name}-1",
+            docker_id=f"{name}-x", measure="cpu_used", quantity=Decimal(quantity),
+        )  # fmt: skip
+    return organization
+
+
+def test_the_overview_shows_month_to_date_cost_by_deployment_and_a_chart(org: Organization) -> None:
+    page = signed_in(make_member("a", org, "billing")).get("/console/billing/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'id="mtd-total">7.00 EUR' in body
+    assert "<rect" in body and "web" in body and "api" in body
+    assert "/api/usage/?format=csv" in body
+
+
+def test_viewers_and_operators_get_403(org: Organization) -> None:
+    for role in ("viewer", "operator"):
+        assert signed_in(make_member(role, org, role)).get("/console/billing/").status_code == 403
+
+
+def test_the_printable_invoice_is_the_organizations_own(org: Organization) -> None:
+    invoice = invoices.refresh(org.pk, invoices.month_of(timezone.now()))
+    other = Organization.objects.create(name="Other", slug="other")
+    assert (
+        signed_in(make_member("x", other, "admin")).get(f"/console/billing/invoices/{invoice.pk}/").status_code == 404
+    )
+    assert signed_in(make_member("v", org, "viewer")).get(f"/console/billing/invoices/{invoice.pk}/").status_code == 403
+    page = signed_in(make_member("a", org, "admin")).get(f"/console/billing/invoices/{invoice.pk}/")
+    assert page.status_code == 200 and b'id="invoice-total"><strong>7.00 EUR' in page.content
+
+
+def test_admins_set_the_budget_the_billing_role_may_not_and_bad_input_names_its_field(org: Organization) -> None:
+    admin = signed_in(make_member("a", org, "admin"))
+    assert admin.post("/console/billing/budget/", {"amount": "8.00", "alert_pct": "50"}).status_code == 302
+    assert (Budget.objects.get().amount, Budget.objects.get().alert_pct) == (Decimal("8.00"), 50)
+    refused = admin.post("/console/billing/budget/", {"amount": "-1", "alert_pct": "50"})
+    assert refused.status_code == 400 and b'id="error-amount"' in refused.content
+    assert admin.post("/console/billing/budget/", {"amount": "lots"}).status_code == 400
+    assert Budget.objects.get().amount == Decimal("8.00")
+    billing = signed_in(make_member("b", org, "billing"))
+    assert billing.post("/console/billing/budget/", {"amount": "1", "alert_pct": "50"}).status_code == 403
+
+
+def test_passing_the_budgets_share_raises_one_alert_event_a_month(org: Organization) -> None:
+    budgets.set_budget(org.pk, Decimal("10"), 50)
+    assert budgets.check() == [org.pk]
+    assert budgets.check() == []
+    event = Event.objects.get(kind=budgets.KIND)
+    assert alerts.alert_kind(event.kind, event.after) == budgets.KIND  # the alert rules can ask for it
+    budgets.set_budget(org.pk, Decimal("100"), 50)
+    Budget.objects.update(alerted_month=None)
+    assert budgets.check() == []  # 7 EUR is under 50 % of 100
