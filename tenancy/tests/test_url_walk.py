@@ -51,7 +51,7 @@ SELF_SERVICE = {
 # Staff-only paths: a member of any organization gets 403 on them.
 STAFF_ONLY = {"metrics", "test-integration"}
 # Usage and invoices: staff, admins and the billing role; a viewer gets 403 reading them (billing.access).
-BILLING_ONLY = ("api-usage", "api-invoice")
+BILLING_ONLY = ("api-usage", "api-invoice", "billing-")
 # The engine's, the worker's and HAProxy's state: 503 when a part is down (no worker or load
 # balancer runs in these tests).
 STATUS_REPORTS = {"health-detailed", "service-traffic"}
