@@ -162,7 +162,10 @@ def main() -> None:
                 f"running in {time.perf_counter() - began:.1f} s"
             )
 
-        time.sleep(2.5)  # older than the crash window, so a kill is a death, not a crash loop
+        # Older than the crash window (2 s), so a kill is a death, not a crash loop; and settled: the converge
+        # that started them holds the deployment while they get ready (READY_WAIT_S, 3 s), and a kill inside
+        # that time measures the scale-up's tail (seen: 17 s for the first kill at 100 under load), not healing.
+        time.sleep(6.0)
         originals = [c["Id"] for c in running(client, labels)]
         starts = follow_starts(client, labels)
         times = []

@@ -113,13 +113,23 @@ def overview(request: HttpRequest) -> HttpResponse:
     lines: list[invoices.Line] = mtd["lines"]  # type: ignore[assignment]
     by_deployment, by_measure = _breakdowns(lines)
     days, costs = daily_costs(organization_id, invoices.month_of(now))
-    listed = access.scoped(Invoice.objects.filter(organization_id=organization_id), current).order_by("-month")[:24]
     month_start = invoices.bounds(invoices.month_of(now))[0]
+    # What was used, whatever it cost: one aggregate over the month's hourly rows.
+    used = (
+        access.scoped(Usage.objects.filter(organization_id=organization_id, hour__gte=month_start), current)
+        .values_list("measure")
+        .annotate(quantity=Sum("quantity"))
+        .order_by("measure")
+    )
+    labels = dict(Measure.choices)
+    usage_totals = [(labels.get(measure, measure), quantity) for measure, quantity in used]
+    listed = access.scoped(Invoice.objects.filter(organization_id=organization_id), current).order_by("-month")[:24]
     context = {
         "organization": current.organization,
         "mtd": mtd,
         "by_deployment": by_deployment,
         "by_measure": by_measure,
+        "usage_totals": usage_totals,
         "chart": chart(days, costs),
         "invoices": listed,
         "budget": Budget.objects.filter(organization_id=organization_id).first(),

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
@@ -55,8 +56,6 @@ FIGURES = [
     "blk_write_bytes",
 ]
 HEALTH_FIELDS = ["health_class", "class_since", "sampled_at", "source", *FIGURES]
-DEPLOYMENT_ONLY = ["deployment__cpu_limit", "deployment__memory_limit_bytes"]
-HEALTH_ONLY = [f"health__{name}" for name in ["container", *HEALTH_FIELDS]]
 
 
 # --- the round ------------------------------------------------------------------------------------
@@ -72,10 +71,41 @@ class RoundResult:
     changes: list[tuple[str, str | None, str]] = field(default_factory=list)  # (docker id, before, after)
 
 
+@dataclass(slots=True)
+class _Row:
+    """What a round needs of a container: plain values (building 200 model instances a round cost more
+    than reading their counters)."""
+
+    pk: int
+    docker_id: str
+    name: str
+    deployment_id: int
+    cpu_limit: Decimal
+    memory_limit_bytes: int
+    health_class: str | None  # None: never sampled
+    class_since: datetime | None
+    sampled_at: datetime | None
+    cpu_usage_ns: int | None
+
+
+ROW_FIELDS = [
+    "pk",
+    "docker_id",
+    "name",
+    "deployment_id",
+    "deployment__cpu_limit",
+    "deployment__memory_limit_bytes",
+    "health__health_class",
+    "health__class_since",
+    "health__sampled_at",
+    "health__cpu_usage_ns",
+]
+
+
 @dataclass
 class _Batch:
-    snapshots: list[Snapshot] = field(default_factory=list)
-    health: list[ContainerHealth] = field(default_factory=list)
+    snapshots: list[list[Any]] = field(default_factory=list)  # values in SNAPSHOT_FIELDS order
+    health: list[list[Any]] = field(default_factory=list)  # values in ["container", *HEALTH_FIELDS] order
     events: list[Event] = field(default_factory=list)
 
 
@@ -83,13 +113,7 @@ def sample_round() -> RoundResult:
     """Sample every managed container once. Raises ``EngineUnavailable`` if the engine does not answer."""
     started = time.perf_counter()
     result = RoundResult(started_at=timezone.now())
-    # Of the deployment only what the figures need: its env is encrypted, and decrypting it for every
-    # container was a tenth of a round.
-    rows = list(
-        Container.objects.select_related("deployment", "health")
-        .only("docker_id", "name", "deployment", *DEPLOYMENT_ONLY, *HEALTH_ONLY)
-        .order_by("pk")
-    )
+    rows = [_Row(*values) for values in Container.objects.order_by("pk").values_list(*ROW_FIELDS)]
     # Containers no longer on the engine are left out: the reconciler is about to forget their rows.
     states = {info.id: info.state for info in engine.list_containers(engine.instance_labels())}
     rows = [row for row in rows if row.docker_id in states]
@@ -106,7 +130,7 @@ def sample_round() -> RoundResult:
     _write(batch)
 
     result.containers = len(batch.snapshots)
-    result.running = sum(1 for s in batch.snapshots if s.running)
+    result.running = sum(1 for values in batch.snapshots if values[RUNNING_INDEX])
     for reading in readings.values():
         result.sources[reading.source] = result.sources.get(reading.source, 0) + 1
     result.duration_s = time.perf_counter() - started
@@ -115,54 +139,44 @@ def sample_round() -> RoundResult:
 
 
 def _sample_one(
-    row: Container,
+    row: _Row,
     reading: Reading | None,
     thresholds: classify.Thresholds,
     result: RoundResult,
     batch: _Batch,
 ) -> None:
-    previous: ContainerHealth | None = getattr(row, "health", None)
-    deployment = row.deployment
     figures: dict[str, Any] = dict.fromkeys(FIGURES)
     if reading is None:
         taken_at, source = result.started_at, ""
         health_class = classify.STOPPED
     else:
         taken_at, source = datetime.fromtimestamp(reading.at, tz=UTC), reading.source
-        figures.update(_figures(reading, previous, float(deployment.cpu_limit), deployment.memory_limit_bytes))
+        figures.update(_figures(reading, row, float(row.cpu_limit), row.memory_limit_bytes))
         health_class = classify.classify(True, figures["cpu_pct"], figures["memory_pct"], thresholds)
 
-    before = previous.health_class if previous else None
+    before = row.health_class
     # A first classification is news only if it is bad; a container starting healthy is expected.
     changed = before != health_class and (before is not None or health_class in (classify.WARNING, classify.CRITICAL))
-    health = previous or ContainerHealth(container=row, class_since=taken_at)
-    health.health_class, health.sampled_at, health.source = health_class, taken_at, source
-    if before != health_class:
-        health.class_since = taken_at
-    for name, value in figures.items():
-        setattr(health, name, value)
-    batch.health.append(health)
-
+    class_since = taken_at if before != health_class or row.class_since is None else row.class_since
+    batch.health.append([row.pk, health_class, class_since, taken_at, source, *(figures[name] for name in FIGURES)])
     batch.snapshots.append(
-        Snapshot(
-            container_id=row.pk,
-            deployment_id=row.deployment_id,
-            taken_at=taken_at,
-            running=reading is not None,
-            health_class=health_class,
-            **{name: figures[name] for name in figures if name != "memory_limit_bytes"},
-        )
+        [
+            row.pk,
+            row.deployment_id,
+            taken_at,
+            reading is not None,
+            health_class,
+            *(figures[name] for name in FIGURES if name != "memory_limit_bytes"),
+        ]
     )
     if changed:
         result.changes.append((row.docker_id, before, health_class))
         batch.events.append(_event(row, before, health_class, figures, taken_at))
 
 
-def _figures(
-    reading: Reading, previous: ContainerHealth | None, cpu_limit: float, deployment_memory: int
-) -> dict[str, Any]:
+def _figures(reading: Reading, previous: _Row, cpu_limit: float, deployment_memory: int) -> dict[str, Any]:
     cpu_pct = None
-    if previous is not None and previous.cpu_usage_ns is not None:
+    if previous.cpu_usage_ns is not None and previous.sampled_at is not None:
         cpu_pct = classify.cpu_percent(
             previous.cpu_usage_ns, previous.sampled_at.timestamp(), reading.cpu_usage_ns, reading.at, cpu_limit
         )
@@ -181,7 +195,7 @@ def _figures(
     }
 
 
-def _event(row: Container, before: str | None, after: str, figures: dict[str, Any], at: datetime) -> Event:
+def _event(row: _Row, before: str | None, after: str, figures: dict[str, Any], at: datetime) -> Event:
     message = f"{row.name} is {after}" if before is None else f"{row.name} went from {before} to {after}"
     usage = [
         f"{name} {figures[key]:.1f} %"
@@ -205,6 +219,7 @@ def _event(row: Container, before: str | None, after: str, figures: dict[str, An
 SNAPSHOT_FIELDS = ["container", "deployment", "taken_at", "running", "health_class"] + [
     name for name in FIGURES if name != "memory_limit_bytes"
 ]
+RUNNING_INDEX = SNAPSHOT_FIELDS.index("running")
 
 
 def _write(batch: _Batch) -> None:
@@ -225,10 +240,11 @@ def _write(batch: _Batch) -> None:
         log.warning("a sampled container was removed while its health was written; retried next round")
 
 
-def _insert(model: type[Model], objects: Sequence[Model], names: list[str], upsert_on: str = "") -> None:
-    """INSERT ``objects``' ``names`` fields, one statement run for every object; with ``upsert_on``, a row
-    whose ``upsert_on`` is taken has its other fields updated instead (PostgreSQL and SQLite alike)."""
-    if not objects:
+def _insert(model: type[Model], rows: Sequence[list[Any]], names: list[str], upsert_on: str = "") -> None:
+    """INSERT ``rows`` (values of the ``names`` fields, in that order), one statement run for every row; with
+    ``upsert_on``, a row whose ``upsert_on`` is taken has its other fields updated instead (PostgreSQL and
+    SQLite alike)."""
+    if not rows:
         return
     fields = [cast(Field, model._meta.get_field(name)) for name in names]
     quote = connection.ops.quote_name
@@ -240,15 +256,11 @@ def _insert(model: type[Model], objects: Sequence[Model], names: list[str], upse
         target = quote(str(cast(Field, model._meta.get_field(upsert_on)).column))
         updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns if column != target)
         sql += f" ON CONFLICT ({target}) DO UPDATE SET {updates}"
-    attnames = [field.attname for field in fields]
     times = [index for index, field in enumerate(fields) if isinstance(field, DateTimeField)]
     adapt = connection.ops.adapt_datetimefield_value
-    rows = []
-    for obj in objects:
-        row = [getattr(obj, attname) for attname in attnames]
+    for row in rows:
         for index in times:
             row[index] = adapt(row[index])
-        rows.append(row)
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 

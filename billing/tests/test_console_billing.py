@@ -47,6 +47,7 @@ def test_the_overview_shows_month_to_date_cost_by_deployment_and_a_chart(org: Or
     assert 'id="mtd-total">7.00 EUR' in body
     assert "<rect" in body and "web" in body and "api" in body
     assert "/api/usage/?format=csv" in body
+    assert 'CPU-seconds used</td><td class="numeric">14' in body
 
 
 def test_viewers_and_operators_get_403(org: Organization) -> None:

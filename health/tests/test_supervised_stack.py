@@ -131,6 +131,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory, engine_ready: None) -> Itera
         ).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+        # Its deployments' networks too: left behind, they use up the engine's address pools.
+        nets = subprocess.run(
+            ["docker", "network", "ls", "-q", "--filter", f"label=orchestrator.instance={run.instance}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        if nets:
+            subprocess.run(["docker", "network", "rm", *nets], capture_output=True)
 
 
 def ping_tasks_done(stack: RunStack) -> int:

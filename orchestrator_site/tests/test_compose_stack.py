@@ -186,6 +186,9 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         # The containers the stack's orchestrator started are not compose's: remove exactly those.
         for cid in docker("ps", "-aq", "--filter", f"label=orchestrator.instance={made.instance}").split():
             docker("rm", "-f", cid, check=False)
+        # So are their deployments' networks: left behind, they use up the engine's address pools.
+        for net in docker("network", "ls", "-q", "--filter", f"label=orchestrator.instance={made.instance}").split():
+            docker("network", "rm", net, check=False)
         docker("rmi", made.app_image, check=False)
         shutil.rmtree(made.secrets_dir, ignore_errors=True)
         TIMINGS_PATH.parent.mkdir(parents=True, exist_ok=True)

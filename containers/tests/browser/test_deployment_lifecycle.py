@@ -90,7 +90,7 @@ def test_a_deployment_from_creation_to_deletion(
 
     running = status.locator("tbody .status-running")
     expect(running).to_have_count(3, timeout=CONVERGED)
-    expect(status.locator("tbody tr")).to_have_count(3)
+    expect(status.locator("table.containers-list tbody tr")).to_have_count(3)
     expect(status).to_contain_text("3 running of 3 desired")
     assert page.evaluate(MARKER) == "the same page"
 
@@ -102,7 +102,7 @@ def test_a_deployment_from_creation_to_deletion(
 
     expect(status).not_to_contain_text(victim.name, timeout=CONVERGED)
     expect(running).to_have_count(3, timeout=CONVERGED)
-    expect(status.locator("tbody tr")).to_have_count(3)
+    expect(status.locator("table.containers-list tbody tr")).to_have_count(3)
     assert page.evaluate(MARKER) == "the same page"
     assert victim.docker_id not in {info.id for info in on_engine(deployment)}
     look_at(page, "deployment-detail")
