@@ -1,51 +1,89 @@
-"""A user's own API token (DRF's ``authtoken``, one per user): create a new one, or revoke it.
+"""The account page's API token: one organization token (django-rest-knox, ``tenancy.ApiToken``) per
+user and organization, named ``ACCOUNT_TOKEN``, with the user's own role there. Create, replace, revoke.
 
-Each action writes an Event naming the token by its first characters only; the key itself is
-returned once to the caller and never logged.
+Creating one also retires the user's older DRF token (from before tokens belonged to organizations):
+that is its rotation; until then the older token keeps working. The key is returned once and never
+logged; the events are tenancy's (``token.created`` / ``token.revoked``, naming the key's first
+characters only). Tokens with other names, roles or expiries are made on the organization's Tokens page.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from containers.models import record
+from tenancy import roles
+from tenancy import tokens as organization_tokens
+from tenancy.access import Access
+from tenancy.models import ApiToken
 
-# How much of a key the console shows again after creation, and the event log records.
-PREFIX_LENGTH = 6
+ACCOUNT_TOKEN = "account"
+# How much of an older DRF key the page shows and the event log records.
+LEGACY_PREFIX_LENGTH = 6
 
 
-def create_token(user: User, *, actor: str) -> Token:
-    """A new token for ``user``, replacing any existing one (clients using the old key stop working)."""
-    with transaction.atomic():
-        # The key is the token's primary key, which delete() clears: keep its prefix first.
-        old = Token.objects.filter(user=user).values_list("key", flat=True).first()
-        old_prefix = old[:PREFIX_LENGTH] if old else ""
-        Token.objects.filter(user=user).delete()
-        token = Token.objects.create(user=user)
-        record(
-            "token.created",
-            actor=actor,
-            message=f"API token {token.key[:PREFIX_LENGTH]}… created for {user.get_username()}"
-            + (f", replacing {old_prefix}…" if old_prefix else ""),
-            before={"prefix": old_prefix} if old_prefix else None,
-            after={"prefix": token.key[:PREFIX_LENGTH]},
+def current(who: Access) -> ApiToken | None:
+    """The caller's live account token in the organization it acts in, if any."""
+    if who.user_id is None or who.organization_id is None:
+        return None
+    return (
+        ApiToken.objects.filter(
+            user_id=who.user_id, organization_id=who.organization_id, name=ACCOUNT_TOKEN, revoked_at__isnull=True
         )
-    return token
+        .exclude(expiry__lte=timezone.now())
+        .order_by("-created")
+        .first()
+    )
 
 
-def revoke_token(user: User, *, actor: str) -> bool:
-    """Delete ``user``'s token; False if there was none."""
+def legacy(who: Access) -> Token | None:
+    """The caller's older DRF token, if it still has one."""
+    return Token.objects.filter(user_id=who.user_id).first() if who.user_id is not None else None
+
+
+def create_token(who: Access) -> tuple[ApiToken, str]:
+    """A new account token with the caller's role, replacing the previous one and the older DRF token.
+
+    Returns the row and the key (shown once). Staff without a membership get an admin token of the
+    organization they act in.
+    """
+    role = who.role or (roles.Role.ADMIN if who.staff else "")
     with transaction.atomic():
-        key = Token.objects.select_for_update().filter(user=user).values_list("key", flat=True).first()
-        if key is None:
-            return False
-        Token.objects.filter(key=key).delete()
-        record(
-            "token.revoked",
-            actor=actor,
-            message=f"API token {key[:PREFIX_LENGTH]}… of {user.get_username()} revoked",
-            before={"prefix": key[:PREFIX_LENGTH]},
-        )
+        token, key = organization_tokens.create_token(who, name=ACCOUNT_TOKEN, role=role)
+        previous = ApiToken.objects.filter(
+            user_id=who.user_id, organization_id=who.organization_id, name=ACCOUNT_TOKEN, revoked_at__isnull=True
+        ).exclude(pk=token.pk)
+        for old in previous:
+            organization_tokens.revoke_token(old, access=who)
+        _retire_legacy(who)
+    return token, key
+
+
+def revoke_token(who: Access) -> bool:
+    """Revoke the caller's account token and older DRF token; False if there was neither."""
+    revoked = False
+    with transaction.atomic():
+        token = current(who)
+        if token is not None:
+            revoked = organization_tokens.revoke_token(token, access=who)
+        revoked = _retire_legacy(who) or revoked
+    return revoked
+
+
+def _retire_legacy(who: Access) -> bool:
+    if who.user_id is None:
+        return False
+    key = Token.objects.select_for_update().filter(user_id=who.user_id).values_list("key", flat=True).first()
+    if key is None:
+        return False
+    Token.objects.filter(key=key).delete()
+    record(
+        "token.revoked",
+        actor=who.username,
+        organization_id=who.organization_id,
+        message=f"older API token {key[:LEGACY_PREFIX_LENGTH]}… of {who.username} revoked",
+        before={"prefix": key[:LEGACY_PREFIX_LENGTH], "kind": "legacy"},
+    )
     return True

@@ -22,8 +22,17 @@ if ! engine_up; then
       apt_install "${pkgs[@]}"
     fi
     need_root "no Docker engine is running (start dockerd as root)"
-    log "starting dockerd (log: $LOGDIR/dockerd.log)"
-    daemon "$LOGDIR/dockerd.log" dockerd
+    # Every deployment runs on its own bridge network; Docker's default address pools hold only
+    # ~30 of them, which a test run (or a busy host) can use up. An engine started here gets one
+    # pool of 256 /24 networks instead (ENGINE_ADDRESS_POOL=none keeps Docker's defaults; a
+    # daemon.json that sets its own pools wins, since dockerd refuses the flag beside it).
+    pool_args=()
+    pool=${ENGINE_ADDRESS_POOL:-10.213.0.0/16}
+    if [[ $pool != none ]] && ! grep -qs default-address-pools /etc/docker/daemon.json; then
+      pool_args=(--default-address-pool "base=$pool,size=24")
+    fi
+    log "starting dockerd ${pool_args[*]} (log: $LOGDIR/dockerd.log)"
+    daemon "$LOGDIR/dockerd.log" dockerd "${pool_args[@]}"
   fi
   wait_for 30 engine_up || die "the Docker engine did not answer within 30 s; see $LOGDIR/dockerd.log"
   log "Docker engine is up"

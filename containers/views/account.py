@@ -1,40 +1,35 @@
-"""Console page for the signed-in user: who they are, and their API token (create, revoke).
+"""Console page for the signed-in user: who they are, and their API token (create, replace, revoke).
 
-A new key is shown once, on the very response that created it (rendered, not redirected, and
-never cached); every later view shows only its first characters. The actions live in
-``containers.tokens`` and write the events.
+The token is an organization token (``containers.tokens``): bound to the organization the user
+acts in, with the user's role there. A new key is shown once, on the very response that created
+it (rendered, not redirected, and never cached); every later view shows only its first characters.
 """
 
 from __future__ import annotations
 
-from typing import cast
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
-from rest_framework.authtoken.models import Token
 
 from containers import tokens
-from containers.models import actor_name
+from tenancy.access import access
+from tenancy.errors import TenancyError
 
 
-def signed_in(request: HttpRequest) -> User:
-    """The user of a view behind ``login_required``: never anonymous there."""
-    return cast(User, request.user)
-
-
-def account_page(request: HttpRequest, new_key: str = "") -> HttpResponse:
-    token = Token.objects.filter(user=signed_in(request)).first()
+def account_page(request: HttpRequest, new_key: str = "", status: int = 200) -> HttpResponse:
+    who = access(request)
+    older = tokens.legacy(who)
     context = {
-        "token": token,
-        "token_prefix": token.key[: tokens.PREFIX_LENGTH] if token else "",
+        "token": tokens.current(who),
+        "legacy_prefix": older.key[: tokens.LEGACY_PREFIX_LENGTH] if older else "",
+        "legacy": older,
         "new_key": new_key,
+        "access": who,
     }
-    return render(request, "account/account.html", context)
+    return render(request, "account/account.html", context, status=status)
 
 
 @never_cache
@@ -51,25 +46,30 @@ def token_create(request: HttpRequest) -> HttpResponse:
     """GET asks before replacing an existing token; POST creates one, its key on this response and nowhere else."""
     if request.method == "GET":
         return confirm(request, "replace")
-    token = tokens.create_token(signed_in(request), actor=actor_name(request.user))
-    return account_page(request, new_key=token.key)
+    try:
+        _, key = tokens.create_token(access(request))
+    except TenancyError as exc:
+        messages.error(request, exc.message)
+        return account_page(request, status=exc.status)
+    return account_page(request, new_key=key)
 
 
 def confirm(request: HttpRequest, action: str) -> HttpResponse:
     """The confirmation page for replacing or revoking the token; without a token, back to the account."""
-    token = Token.objects.filter(user=signed_in(request)).first()
-    if token is None:
+    who = access(request)
+    token, older = tokens.current(who), tokens.legacy(who)
+    if token is None and older is None:
         return redirect("account")
-    context = {"action": action, "token_prefix": token.key[: tokens.PREFIX_LENGTH]}
-    return render(request, "account/confirm.html", context)
+    prefix = token.token_key if token else older.key[: tokens.LEGACY_PREFIX_LENGTH]  # type: ignore[union-attr]
+    return render(request, "account/confirm.html", {"action": action, "token_prefix": prefix})
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def token_revoke(request: HttpRequest) -> HttpResponse:
-    """GET asks for confirmation; POST deletes the token."""
+    """GET asks for confirmation; POST revokes the token."""
     if request.method == "GET":
         return confirm(request, "revoke")
-    if tokens.revoke_token(signed_in(request), actor=actor_name(request.user)):
+    if tokens.revoke_token(access(request)):
         messages.success(request, "Your API token is revoked: requests with it are now refused.")
     return redirect("account")

@@ -12,7 +12,7 @@ from conftest import deploy, make_member
 from containers.models import Deployment
 from containers.tests.browser.conftest import PASSWORD
 from containers.tests.browser.pages import HEIGHT, WIDTH, log_in
-from tenancy.models import Organization
+from tenancy.models import Membership, Organization
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,5 +80,37 @@ def test_a_viewer_sees_no_scale_buttons_and_a_posted_scale_is_refused(
         assert answer.status == 403
         web.refresh_from_db()
         assert web.replicas == 0
+    finally:
+        context.close()
+
+
+def test_a_member_of_two_organizations_switches_with_the_header_select(
+    browser: Browser, live_server: Any, demo_image: Any
+) -> None:
+    """The switcher submits from console.js (the Content-Security-Policy refuses inline handlers):
+    choosing the other organization shows its deployments, and nothing is refused by the policy."""
+    alpha = Organization.objects.create(name="Alpha", slug="alpha")
+    beta = Organization.objects.create(name="Beta", slug="beta")
+    carol = make_member("carol", alpha, "operator")
+    Membership.objects.create(user=carol, organization=beta, role="viewer")
+    deploy(demo_image, "alpha-web", replicas=0, organization=alpha, converge=False)
+    deploy(demo_image, "beta-web", replicas=0, organization=beta, converge=False)
+    context, page = logged_in(browser, live_server, "carol")
+    refused: list[str] = []
+    page.on("console", lambda message: refused.extend([message.text] if "Content Security" in message.text else []))
+    try:
+        page.goto("/deployments/")
+        expect(page.get_by_role("link", name="alpha-web")).to_be_visible()
+        expect(page.get_by_text("beta-web")).to_have_count(0)
+
+        with page.expect_navigation():
+            page.get_by_label("Organization").select_option(label="Beta")
+
+        page.goto("/deployments/")
+        expect(page.get_by_role("link", name="beta-web")).to_be_visible()
+        expect(page.get_by_text("alpha-web")).to_have_count(0)
+        # A viewer in Beta: no scale buttons there.
+        expect(page.get_by_role("button", name="One replica more for beta-web")).to_have_count(0)
+        assert refused == []
     finally:
         context.close()
