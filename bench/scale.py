@@ -112,6 +112,18 @@ def follow_starts(client: docker.DockerClient, labels: list[str]) -> queue.Queue
     return starts
 
 
+def settle(stack: Stack, service: str, count: int, timeout: float = 60.0) -> bool:
+    """Wait until the service has ``count`` healthy endpoints: its containers are ready and published, so the
+    converge that started them is over. False if that did not happen within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = stack.request("GET", f"/api/endpoints/?service={service}&status=healthy")
+        if found.get("count") == count:
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def create(stack: Stack, name: str, replicas: int) -> dict:
     return stack.request(
         "POST",
@@ -163,9 +175,11 @@ def main() -> None:
             )
 
         # Older than the crash window (2 s), so a kill is a death, not a crash loop; and settled: the converge
-        # that started them holds the deployment while they get ready (READY_WAIT_S, 3 s), and a kill inside
+        # that started them holds the deployment while they get ready and are published, and a kill inside
         # that time measures the scale-up's tail (seen: 17 s for the first kill at 100 under load), not healing.
-        time.sleep(6.0)
+        time.sleep(2.5)
+        settled = settle(stack, "bench-scale", replicas)
+        print(f"scale-up settled (every endpoint of bench-scale healthy): {settled}")
         originals = [c["Id"] for c in running(client, labels)]
         starts = follow_starts(client, labels)
         times = []
