@@ -14,9 +14,12 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import budgets, final_reading, inventory
+        from billing import budgets, final_reading, inventory, invoices
         from containers import hooks
         from health import alerts
+        from tenancy import hooks as tenancy_hooks
+
+        tenancy_hooks.register(tenancy_hooks.before_organization_delete, invoices.before_organization_delete)
 
         # The budget alert is delivered by the alert rules like any event they know.
         alerts.KINDS.setdefault(budgets.KIND, budgets.MEANING)

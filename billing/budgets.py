@@ -57,6 +57,8 @@ def check(now: datetime | None = None) -> list[int]:
                     f"{budget.alert_pct} % of its budget of {budget.amount} is passed"
                 ),
                 after={"organization": budget.organization.slug, "cost": str(total), "budget": str(budget.amount)},
+                # The organization's event: its own alert rules deliver it, nobody else's.
+                organization_id=budget.organization_id,
             )
         alerted.append(budget.organization_id)
     return alerted

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -28,7 +28,6 @@ from billing import inventory, metering
 from billing.models import FinalReading, Measure, MeteredContainer, MeteredHour, Usage
 from containers.models import Container, Image
 from health.models import Snapshot
-from tenancy.models import default_organization_id
 
 log = logging.getLogger(__name__)
 
@@ -213,15 +212,10 @@ def _storage(hour: datetime) -> None:
     month_start = hour.replace(day=1, hour=0)
     next_month = (month_start + timedelta(days=32)).replace(day=1)
     hours_in_month = Decimal((next_month - month_start) // HOUR)
-    default_org: int | None = None
     rows = []
-    for image in Image.objects.filter(size_bytes__gt=0):
-        organization_id = getattr(image, "organization_id", _NO_OWNER_FIELD)
-        if organization_id is None:
-            continue  # a shared image (the demo image) is nobody's bill
-        if organization_id is _NO_OWNER_FIELD:
-            default_org = default_org or default_organization_id()
-            organization_id = default_org
+    # A shared image (no organization: the demo image) is nobody's bill.
+    for image in Image.objects.filter(size_bytes__gt=0, organization__isnull=False):
+        organization_id = cast(int, image.organization_id)
         quantity = metering.quantize(Decimal(image.size_bytes) / metering.BYTES_PER_GB / hours_in_month)
         rows.append(
             Usage(
@@ -235,9 +229,6 @@ def _storage(hour: datetime) -> None:
             )
         )
     Usage.objects.bulk_create(rows)
-
-
-_NO_OWNER_FIELD: Any = object()
 
 
 def _row(hour: datetime, entry: MeteredContainer, measure: str, quantity: Decimal) -> Usage:

@@ -9,13 +9,13 @@ every metering run.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing.models import MeteredContainer
 from containers.models import Container
-from tenancy.models import default_organization_id
 
 FIELDS = ["docker_id", "name", "deployment_id", "deployment_name", "organization", "cpu_limit", "memory_limit_bytes"]
 
@@ -23,14 +23,9 @@ FIELDS = ["docker_id", "name", "deployment_id", "deployment_name", "organization
 def remember(rows: Iterable[Container]) -> int:
     """Upsert the registry entries of ``rows`` (with their deployments loaded); returns how many."""
     now = timezone.now()
-    default_org: int | None = None
     entries = []
     for row in rows:
         deployment = row.deployment
-        organization_id = getattr(deployment, "organization_id", None)
-        if organization_id is None:
-            default_org = default_org or default_organization_id()
-            organization_id = default_org
         entries.append(
             MeteredContainer(
                 container_id=row.pk,
@@ -38,7 +33,8 @@ def remember(rows: Iterable[Container]) -> int:
                 name=row.name,
                 deployment_id=deployment.pk,
                 deployment_name=deployment.name,
-                organization_id=organization_id,
+                # Usage is the organization's that owns the deployment (tenancy's customers).
+                organization_id=cast(int, deployment.organization_id),
                 cpu_limit=deployment.cpu_limit,
                 memory_limit_bytes=deployment.memory_limit_bytes,
                 started_at=row.started_at,

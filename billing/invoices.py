@@ -266,3 +266,19 @@ def refresh_open(now: datetime | None = None) -> int:
                 refresh(organization_id, month, now=now)
                 count += 1
     return count
+
+
+def before_organization_delete(organization_id: int) -> None:
+    """Receiver of ``tenancy.hooks.before_organization_delete``.
+
+    An organization with a final invoice is kept (409): its invoices are records an auditor needs.
+    Otherwise its drafts and unused credits go first (invoices and credits protect their organization).
+    """
+    if Invoice.objects.filter(organization_id=organization_id, status=Invoice.Status.FINAL).exists():
+        raise Conflict(
+            "this organization has final invoices, which are kept for the records; it can't be deleted",
+            field="organization",
+        )
+    with transaction.atomic():
+        Credit.objects.filter(organization_id=organization_id, invoice__isnull=True).delete()
+        Invoice.objects.filter(organization_id=organization_id, status=Invoice.Status.DRAFT).delete()

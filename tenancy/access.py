@@ -60,6 +60,10 @@ class Access:
     def can_manage(self) -> bool:
         return self.can(roles.MANAGE)
 
+    @property
+    def can_bill(self) -> bool:
+        return self.can(roles.BILLING)
+
 
 ANONYMOUS = Access(user_id=None, username="anonymous", organization=None, role=None)
 

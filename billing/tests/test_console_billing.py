@@ -83,6 +83,7 @@ def test_passing_the_budgets_share_raises_one_alert_event_a_month(org: Organizat
     assert budgets.check() == [org.pk]
     assert budgets.check() == []
     event = Event.objects.get(kind=budgets.KIND)
+    assert event.organization_id == org.pk  # its own alert rules deliver it
     assert alerts.alert_kind(event.kind, event.after) == budgets.KIND  # the alert rules can ask for it
     budgets.set_budget(org.pk, Decimal("100"), 50)
     Budget.objects.update(alerted_month=None)

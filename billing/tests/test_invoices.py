@@ -186,3 +186,19 @@ def test_organizations_get_the_quotas_of_the_plan_in_force() -> None:
     assert plans.apply_quotas(now + timedelta(hours=2)) == 1
     org.refresh_from_db()
     assert (org.quota_containers, org.quota_cpu) == (30, Decimal("1.5"))  # a quota the plan leaves empty stays
+
+
+@pytest.mark.django_db
+def test_an_organization_with_final_invoices_is_kept_its_drafts_go_with_it() -> None:
+    from tenancy.organizations import delete_organization
+
+    kept = Organization.objects.create(name="Kept", slug="kept")
+    invoices.finalize(kept.pk, NOVEMBER, actor="t", now=AFTER)
+    with pytest.raises(Conflict):
+        delete_organization(kept, actor="t")
+    assert Organization.objects.filter(pk=kept.pk).exists()
+    gone = Organization.objects.create(name="Gone", slug="gone")
+    invoices.refresh(gone.pk, NOVEMBER, now=AFTER)
+    Credit.objects.create(organization=gone, amount=Decimal(1), currency="EUR", reason="x")
+    delete_organization(gone, actor="t")
+    assert not Organization.objects.filter(pk=gone.pk).exists()
