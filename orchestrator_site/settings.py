@@ -290,6 +290,7 @@ SPECTACULAR_SETTINGS = {
         "DeploymentStateEnum": "containers.models.Deployment.State",
         "EndpointStatusEnum": "registry.models.ServiceEndpoint.Status",
         "AlertDeliveryStatusEnum": "health.models.alerts.AlertDelivery.Status",
+        "InvoiceStatusEnum": "billing.models.Invoice.Status",
         # http/tcp: an endpoint's protocol and a probe's type are one choice set in the schema.
         "ProtocolEnum": "registry.models.ServiceEndpoint.Protocol",
     },
