@@ -41,18 +41,6 @@ def admission_caps(host: engine.HostInfo) -> Reservation:
     )
 
 
-# Fields whose change means the running containers must be recreated.
-SPEC_FIELDS = (
-    "image",
-    "cpu_limit",
-    "memory_limit_bytes",
-    "container_port",
-    "command",
-    "env",
-    "restart_policy",
-    "capabilities",
-    "read_only_root",
-)
 # Every container drops all capabilities; a deployment may ask back only these (a web server binding a
 # port below 1024, or one that starts as root and switches to its own user), and an admin approves.
 ALLOWED_CAPABILITIES = ("NET_BIND_SERVICE", "CHOWN", "SETUID", "SETGID")
@@ -204,7 +192,7 @@ def _insert(deployment: Deployment, *, actor: str) -> None:
 
 def changed_spec_fields(deployment: Deployment, changes: dict[str, Any]) -> list[str]:
     """The container-spec fields ``changes`` would change: any of them means a new generation."""
-    return [key for key in SPEC_FIELDS if key in changes and getattr(deployment, key) != changes[key]]
+    return [key for key in rollouts.SPEC_FIELDS if key in changes and getattr(deployment, key) != changes[key]]
 
 
 def update_deployment(deployment: Deployment, *, actor: str, converge_later: bool = True, **changes: Any) -> Deployment:

@@ -31,10 +31,9 @@ from containers import hooks
 from containers.models import Container, Deployment, Image, Revision, record
 
 ACTOR = "reconciler"
-# The container template: what a revision keeps and a rollback restores.
-TEMPLATE_FIELDS = (
+# Fields a user sets whose change means the running containers must be recreated (a new revision).
+SPEC_FIELDS = (
     "image",
-    "image_docker_id",
     "cpu_limit",
     "memory_limit_bytes",
     "container_port",
@@ -42,9 +41,11 @@ TEMPLATE_FIELDS = (
     "env",
     "restart_policy",
     "capabilities",
-    "capabilities_approved",
     "read_only_root",
 )
+# The container template: what a revision keeps and a rollback restores — the spec plus what the
+# orchestrator pinned or an admin granted for it.
+TEMPLATE_FIELDS = (*SPEC_FIELDS, "image_docker_id", "capabilities_approved")
 ROLLING = (Deployment.RolloutPhase.PROGRESSING, Deployment.RolloutPhase.ROLLING_BACK)
 READY_PROBE_HOST = "127.0.0.1"
 

@@ -7,6 +7,7 @@ refused if posted by hand. A new token's key is on the response that created it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 
 from django.contrib import messages
@@ -77,30 +78,35 @@ def member_add(request: HttpRequest) -> HttpResponse:
     return redirect("tenancy-members")
 
 
-@require_POST
-@login_required
-def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+def _on_membership(request: HttpRequest, pk: int, act: Callable[[Membership, Access], str]) -> HttpResponse:
+    """Apply one membership action (it checks the role again) and say what it did; back to Members."""
     current = access(request)
     membership = get_or_404(Membership.objects.select_related("user", "organization"), current, pk=pk)
     try:
-        members.change_role(membership, request.POST.get("role", ""), access=current)
-        messages.success(request, f"{membership.user} is now {membership.role}.")
+        messages.success(request, act(membership, current))
     except TenancyError as exc:
         _fail(request, exc)
     return redirect("tenancy-members")
+
+
+@require_POST
+@login_required
+def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+    def change(membership: Membership, current: Access) -> str:
+        members.change_role(membership, request.POST.get("role", ""), access=current)
+        return f"{membership.user} is now {membership.role}."
+
+    return _on_membership(request, pk, change)
 
 
 @require_POST
 @login_required
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    current = access(request)
-    membership = get_or_404(Membership.objects.select_related("user", "organization"), current, pk=pk)
-    try:
+    def remove(membership: Membership, current: Access) -> str:
         members.remove_member(membership, access=current)
-        messages.success(request, f"{membership.user} removed.")
-    except TenancyError as exc:
-        _fail(request, exc)
-    return redirect("tenancy-members")
+        return f"{membership.user} removed."
+
+    return _on_membership(request, pk, remove)
 
 
 def _tokens_page(request: HttpRequest, new_key: str = "", new_token: ApiToken | None = None) -> HttpResponse:
