@@ -14,5 +14,11 @@ urlpatterns: list[URLPattern] = [
     re_path(r"^api/invoices/(?P<pk>[^/]+)/finalize/?$", api.InvoiceFinalizeView.as_view(), name="api-invoice-finalize"),
     path("console/billing/", views.overview, name="billing-overview"),
     path("console/billing/budget/", views.budget, name="billing-budget"),
+    path("console/billing/organizations/", views.organizations, name="billing-organizations"),
+    path(
+        "console/billing/organizations/<int:organization>/",
+        views.organization_overview,
+        name="billing-organization",
+    ),
     path("console/billing/invoices/<int:pk>/", views.invoice_page, name="billing-invoice"),
 ]

@@ -1,5 +1,6 @@
 """The console's Billing area: month-to-date cost by deployment and by measure, a daily cost chart
-stacked by deployment, the budget, invoices and their printable page, CSV downloads.
+and daily usage charts per measure (stacked by deployment), the budget, invoices and their printable
+page, CSV downloads; for staff, every organization's month at a glance.
 
 For staff, an organization's admins and its billing role (others get a 403); an invoice is looked
 up in the caller's organization first, so another organization's is a 404. Every figure is read
@@ -9,85 +10,23 @@ through billing's own functions (``invoices.month_to_date``, the same lines an i
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
-from django.db.models.functions import TruncDate
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from billing import access, budgets, invoices, plans
+from billing import access, budgets, charts, invoices, summary
 from billing.models import Budget, Invoice, Measure, Usage
+from tenancy.access import Access
 from tenancy.access import access as tenancy_access
 from tenancy.errors import TenancyError
+from tenancy.models import Organization
 from tenancy.roles import MANAGE
-
-CHART_SERIES = 6  # deployments drawn apart; the rest are stacked as "other"
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#7f7f7f"]
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    height: float
-    color: str
-    title: str
-
-
-def daily_costs(organization_id: int, month: date) -> tuple[list[date], dict[str, dict[date, Decimal]]]:
-    """Cost per day and deployment this month (unrounded: a chart, not an invoice)."""
-    start, end = invoices.bounds(month)
-    now = timezone.now()
-    days = [start.date() + timedelta(days=n) for n in range((min(end, now) - start).days + 1)]
-    costs: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for span in plans.spans(organization_id, start, end):
-        rows = (
-            Usage.objects.filter(organization_id=organization_id, hour__gte=span.starts_at, hour__lt=span.ends_at)
-            .annotate(day=TruncDate("hour"))
-            .values_list("day", "deployment_name", "measure")
-            .annotate(quantity=Sum("quantity"))
-        )
-        for day, deployment_name, measure, quantity in rows:
-            costs[deployment_name or "images"][day] += quantity * span.plan.price(measure)
-    return days, costs
-
-
-def chart(days: list[date], costs: dict[str, dict[date, Decimal]]) -> dict[str, Any]:
-    """An SVG stacked bar chart's bars and legend, laid out here so the template only draws."""
-    totals = {name: sum(per_day.values(), Decimal(0)) for name, per_day in costs.items()}
-    ranked = sorted(totals, key=lambda name: -totals[name])
-    named = ranked[:CHART_SERIES]
-    series = {name: costs[name] for name in named}
-    if len(ranked) > CHART_SERIES:
-        other: dict[date, Decimal] = defaultdict(Decimal)
-        for name in ranked[CHART_SERIES:]:
-            for day, cost in costs[name].items():
-                other[day] += cost
-        series["other"] = other
-    highest = max(
-        [sum((per_day.get(day, Decimal(0)) for per_day in series.values()), Decimal(0)) for day in days] or [Decimal(0)]
-    )
-    width, height = 28, 160
-    bars = []
-    for index, day in enumerate(days):
-        y = float(height)
-        for color, (name, per_day) in zip(PALETTE, series.items(), strict=False):
-            cost = per_day.get(day, Decimal(0))
-            if cost <= 0 or highest <= 0:
-                continue
-            h = float(cost / highest) * height
-            y -= h
-            bars.append(Bar(index * width + 4, y, h, color, f"{day:%b %d} {name}: {cost:.4f}"))
-    legend = [{"name": name, "color": color} for color, name in zip(PALETTE, series, strict=False)]
-    return {"bars": bars, "legend": legend, "width": max(1, len(days)) * width, "height": height, "top": highest}
 
 
 def _breakdowns(lines: list[invoices.Line]) -> tuple[list[tuple[str, Decimal]], list[tuple[str, Decimal]]]:
@@ -104,16 +43,37 @@ def _breakdowns(lines: list[invoices.Line]) -> tuple[list[tuple[str, Decimal]], 
 @require_GET
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
+    """The Billing area of the organization the caller acts in."""
     current = access.require(request)
-    if current.organization_id is None:
+    if current.organization is None:
         raise Http404("no organization")
-    organization_id = current.organization_id
+    return _overview(request, current, current.organization)
+
+
+@require_GET
+@login_required
+def organization_overview(request: HttpRequest, organization: int) -> HttpResponse:
+    """One organization's Billing area: any organization for staff, else only the caller's own
+    (another organization's is a 404 whatever the role; a role without billing then gets its 403)."""
+    current = tenancy_access(request)
+    if not current.staff and organization != current.organization_id:
+        raise Http404("no such organization")
+    access.require(request)
+    found = Organization.objects.filter(pk=organization).first()
+    if found is None:
+        raise Http404("no such organization")
+    return _overview(request, current, found)
+
+
+def _overview(request: HttpRequest, current: Access, organization: Organization) -> HttpResponse:
+    organization_id = organization.pk
     now = timezone.now()
     mtd = invoices.month_to_date(organization_id, now)
     lines: list[invoices.Line] = mtd["lines"]  # type: ignore[assignment]
     by_deployment, by_measure = _breakdowns(lines)
-    days, costs = daily_costs(organization_id, invoices.month_of(now))
-    month_start = invoices.bounds(invoices.month_of(now))[0]
+    month = invoices.month_of(now)
+    days = charts.month_days(month, now)
+    month_start = invoices.bounds(month)[0]
     # What was used, whatever it cost: one aggregate over the month's hourly rows.
     used = (
         access.scoped(Usage.objects.filter(organization_id=organization_id, hour__gte=month_start), current)
@@ -124,20 +84,38 @@ def overview(request: HttpRequest) -> HttpResponse:
     labels = dict(Measure.choices)
     usage_totals = [(labels.get(measure, measure), quantity) for measure, quantity in used]
     listed = access.scoped(Invoice.objects.filter(organization_id=organization_id), current).order_by("-month")[:24]
+    own = organization_id == current.organization_id
     context = {
-        "organization": current.organization,
+        "organization": organization,
         "mtd": mtd,
         "by_deployment": by_deployment,
         "by_measure": by_measure,
         "usage_totals": usage_totals,
-        "chart": chart(days, costs),
+        "chart": charts.chart(days, charts.daily_costs(organization_id, month), unit=str(mtd["currency"])),
+        "usage_charts": charts.usage_charts(organization_id, month, days),
         "invoices": listed,
         "budget": Budget.objects.filter(organization_id=organization_id).first(),
-        "may_manage": current.can(MANAGE),
-        "usage_csv": f"/api/usage/?format=csv&from={month_start:%Y-%m-%d}",
-        "invoices_csv": "/api/invoices/?format=csv",
+        # The budget form sets the budget of the organization acted in (staff: switch to it first).
+        "may_manage": current.can(MANAGE) and own,
+        "staff": current.staff,
+        "usage_csv": f"/api/usage/?format=csv&from={month_start:%Y-%m-%d}"
+        + ("" if own else f"&organization={organization.slug}"),
+        "invoices_csv": "/api/invoices/?format=csv" + ("" if own else f"&organization={organization.slug}"),
     }
     return render(request, "billing/overview.html", context)
+
+
+@require_GET
+@login_required
+def organizations(request: HttpRequest) -> HttpResponse:
+    """Staff: every organization's month-to-date cost and invoice status, each linking to its Billing."""
+    current = access.require(request)
+    if not current.staff:
+        raise PermissionDenied("Every organization's billing is for staff.")
+    listed = summary.rows()
+    month = invoices.month_of(timezone.now())
+    context = {"rows": listed, "totals": summary.totals(listed), "month": month}
+    return render(request, "billing/organizations.html", context)
 
 
 @require_POST
