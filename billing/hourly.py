@@ -7,7 +7,8 @@ one transaction, so running it twice, late, or after a crash gives the same rows
 late readings (a sampler round that lagged, a final reading) are taken in.
 
 Raw snapshots are kept ``HEALTH_RAW_RETENTION_H``; an hour is metered only while its readings
-and their baselines are still there.
+and their baselines are still there. An organization's usage of an hour whose month's invoice is
+final is never rewritten: the run leaves those rows as they are and records it on the hour.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from django.db import transaction
 from django.db.models import BigIntegerField, Func, Max
 from django.utils import timezone
 
-from billing import inventory, metering
-from billing.models import FinalReading, Measure, MeteredContainer, MeteredHour, Usage
+from billing import inventory, invoices, metering
+from billing.models import FinalReading, Invoice, Measure, MeteredContainer, MeteredHour, Usage
 from containers.models import Container, Image
 from health.models import Snapshot
+from tenancy.models import Organization
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +183,16 @@ def meter_hour(hour: datetime) -> Result:
                 rows.append(_row(start, entry, measure, quantity))
 
     with transaction.atomic():
-        Usage.objects.filter(hour=start).exclude(measure=Measure.STORAGE).delete()
+        frozen = _lock_and_find_final(start, {row.organization_id for row in rows})
+        if frozen:
+            kept = [row for row in rows if row.organization_id not in frozen]
+            anomalies.extend(
+                f"organization {organization_id}: its invoice of {start:%Y-%m} is final; its usage of this hour "
+                "is left as that invoice was computed from it"
+                for organization_id in sorted(frozen)
+            )
+            rows = kept
+        Usage.objects.filter(hour=start).exclude(measure=Measure.STORAGE).exclude(organization_id__in=frozen).delete()
         Usage.objects.bulk_create(rows, batch_size=5_000)
         _storage(start)
         MeteredHour.objects.update_or_create(
@@ -196,6 +207,25 @@ def meter_hour(hour: datetime) -> Result:
     if anomalies:
         log.info("metering %s: %d anomalies, e.g. %s", start.isoformat(), len(anomalies), anomalies[0])
     return Result(start, len(ids), len(rows), anomalies)
+
+
+def _lock_and_find_final(hour: datetime, writing: set[int]) -> set[int]:
+    """The organizations whose invoice of ``hour``'s month is final: their usage of the hour is never
+    rewritten (a final invoice was computed from it). Called inside the transaction that replaces the
+    hour's rows, after locking the rows of the organizations it touches: finalization takes the same
+    lock (``invoices.finalize``), so an invoice is either final before this run reads it or computed
+    after this run's rows are in, never from rows that change under it."""
+    touched = writing | set(
+        Usage.objects.filter(hour=hour).values_list("organization_id", flat=True).distinct().order_by()
+    )
+    if not touched:
+        return set()
+    # In id order, as every metering run locks them: two runs never wait on each other crosswise.
+    list(Organization.objects.select_for_update().filter(pk__in=touched).order_by("pk").values_list("pk", flat=True))
+    final = Invoice.objects.filter(
+        month=invoices.month_of(hour), status=Invoice.Status.FINAL, organization_id__in=touched
+    )
+    return set(final.values_list("organization_id", flat=True))
 
 
 def _storage(hour: datetime) -> None:
@@ -213,8 +243,11 @@ def _storage(hour: datetime) -> None:
     next_month = (month_start + timedelta(days=32)).replace(day=1)
     hours_in_month = Decimal((next_month - month_start) // HOUR)
     rows = []
-    # A shared image (no organization: the demo image) is nobody's bill.
-    for image in Image.objects.filter(size_bytes__gt=0, organization__isnull=False):
+    # A shared image (no organization: the demo image) is nobody's bill. Nor is the storage of an
+    # organization whose invoice of the month is final (staff may finalize as soon as it ends).
+    final = Invoice.objects.filter(month=invoices.month_of(hour), status=Invoice.Status.FINAL)
+    images = Image.objects.filter(size_bytes__gt=0, organization__isnull=False)
+    for image in images.exclude(organization_id__in=final.values("organization_id")):
         organization_id = cast(int, image.organization_id)
         quantity = metering.quantize(Decimal(image.size_bytes) / metering.BYTES_PER_GB / hours_in_month)
         rows.append(

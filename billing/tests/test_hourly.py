@@ -92,3 +92,36 @@ def test_pending_hours_include_the_current_one_and_remeter_the_last_closed() -> 
     assert pending[-1] == H0
     assert H0 - timedelta(hours=1) in pending and H0 - timedelta(hours=2) in pending
     assert H0 - timedelta(hours=3) not in pending
+
+
+def test_an_hour_of_a_month_whose_invoice_is_final_is_never_rewritten_for_that_organization() -> None:
+    from datetime import UTC, date, datetime
+
+    from billing import invoices, plans
+    from billing.models import Invoice
+    from billing.tests.factories import plan
+    from tenancy.models import Organization, default_organization
+
+    org = default_organization()
+    other = Organization.objects.create(name="Other", slug="other")
+    for organization in (org, other):
+        plans.assign(organization.pk, plan(f"P{organization.pk}", cpu_used="0.01"), datetime(2026, 1, 1, tzinfo=UTC))
+    ours, theirs = container(deployment("web")), container(deployment("shop", organization=other))
+    readings(ours, H0, 600)
+    readings(theirs, H0, 600)
+    hourly.meter_hour(H0)
+    final = invoices.finalize(org.pk, date(2026, 11, 1), actor="test", now=datetime(2026, 12, 1, 1, tzinfo=UTC))
+    frozen = sorted(Usage.objects.filter(organization=org).values_list("docker_id", "measure", "quantity"))
+    # Late readings of the hour for both: a final reading 10 CPU-s further on.
+    for row in (ours, theirs):
+        FinalReading.objects.create(
+            container_id=row.pk, docker_id=row.docker_id, taken_at=H0 + timedelta(seconds=620), reason="stop",
+            cpu_usage_ns=310_000_000_000, memory_bytes=0, net_tx_bytes=0,
+        )  # fmt: skip
+    result = hourly.meter_hour(H0)
+    assert sorted(Usage.objects.filter(organization=org).values_list("docker_id", "measure", "quantity")) == frozen
+    assert usage()[("shop-1", "cpu_used")] == Decimal(310)  # the other organization's draft month is re-metered
+    assert usage()[("web-1", "cpu_used")] == Decimal(300)
+    assert any("is final" in text for text in result.anomalies)
+    assert any("is final" in text for text in MeteredHour.objects.get(hour=H0).anomalies)
+    assert Invoice.objects.get(pk=final.pk).total == final.total
