@@ -20,8 +20,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from billing import access, budgets, charts, invoices, summary
-from billing.models import Budget, Invoice, Measure, Usage
+from billing import access, budgets, charts, credits, invoices, summary
+from billing.models import Budget, Credit, Invoice, Measure, Usage
+from containers.refusals import InvalidInput
 from tenancy.access import Access
 from tenancy.access import access as tenancy_access
 from tenancy.errors import TenancyError
@@ -98,6 +99,9 @@ def _overview(request: HttpRequest, current: Access, organization: Organization)
         # The budget form sets the budget of the organization acted in (staff: switch to it first).
         "may_manage": current.can(MANAGE) and own,
         "staff": current.staff,
+        "credits": access.scoped(Credit.objects.filter(organization_id=organization_id), current)
+        .select_related("invoice", "invoice__organization")
+        .order_by("-created_at")[:20],
         "usage_csv": f"/api/usage/?format=csv&from={month_start:%Y-%m-%d}"
         + ("" if own else f"&organization={organization.slug}"),
         "invoices_csv": "/api/invoices/?format=csv" + ("" if own else f"&organization={organization.slug}"),
@@ -144,6 +148,29 @@ def budget(request: HttpRequest) -> HttpResponse:
 
 def _budget_refused(request: HttpRequest, field: str, message: str) -> HttpResponse:
     return render(request, "billing/budget_refused.html", {"field": field, "message": message}, status=400)
+
+
+@require_POST
+@login_required
+def credit_create(request: HttpRequest, organization: int) -> HttpResponse:
+    """Staff grant a credit to the organization from its Billing page (``billing.credits.grant``)."""
+    current = tenancy_access(request)
+    if not current.staff and organization != current.organization_id:
+        raise Http404("no such organization")
+    if not current.staff:
+        raise PermissionDenied("Only staff grant credits.")
+    found = Organization.objects.filter(pk=organization).first()
+    if found is None:
+        raise Http404("no such organization")
+    post = request.POST
+    try:
+        credits.grant(
+            found, post.get("amount", ""), post.get("reason", ""), currency=post.get("currency"), actor=current.username
+        )
+    except InvalidInput as refused:
+        context = {"organization": found, "fields": sorted(refused.fields.items())}
+        return render(request, "billing/credit_refused.html", context, status=400)
+    return redirect("billing-organization", organization=found.pk)
 
 
 @require_GET

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from billing.models import Invoice, InvoiceLine, Usage
+from billing.models import Credit, Invoice, InvoiceLine, Usage
 
 
 class UsageSerializer(serializers.ModelSerializer[Usage]):
@@ -57,3 +57,21 @@ class InvoiceDetailSerializer(InvoiceSerializer):
 
     class Meta(InvoiceSerializer.Meta):
         fields = [*InvoiceSerializer.Meta.fields, "lines"]
+
+
+class CreditSerializer(serializers.ModelSerializer[Credit]):
+    organization: Any = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    invoice: Any = serializers.PrimaryKeyRelatedField(read_only=True, help_text="the final invoice that carried it")
+
+    class Meta:
+        model = Credit
+        fields = ["id", "organization", "amount", "currency", "reason", "created_at", "created_by", "invoice"]
+
+
+class CreditRequestSerializer(serializers.Serializer[Any]):
+    """What staff send to grant a credit (validated by ``billing.credits.grant``, every wrong field named)."""
+
+    organization = serializers.CharField(help_text="the organization's slug")
+    amount = serializers.CharField(help_text="a positive amount in the currency's minor unit, as a string: 25.00")
+    currency = serializers.CharField(required=False, help_text="optional; must be the currency of its plan in force")
+    reason = serializers.CharField(max_length=200, help_text="printed on the invoice's credit line")

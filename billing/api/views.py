@@ -1,5 +1,6 @@
 """``/api/usage/``, ``/api/invoices/``, ``/api/invoices/{id}/`` (each also as CSV: ``?format=csv`` or
-``Accept: text/csv``, streamed) and ``POST /api/invoices/{id}/finalize/`` (staff).
+``Accept: text/csv``, streamed), ``POST /api/invoices/{id}/finalize/`` (staff) and ``/api/credits/``
+(read like invoices; staff grant one with a POST).
 
 Every view asks :mod:`billing.access` first: staff, admins and the billing role pass, others get
 a 403; then it reads through the billing scope, so another organization's invoice is a 404.
@@ -19,9 +20,15 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing import access, exports, invoices, ranges
-from billing.api.serializers import InvoiceDetailSerializer, InvoiceSerializer, UsageSerializer
-from billing.models import MEASURES, Invoice, InvoiceLine, Usage
+from billing import access, credits, exports, invoices, ranges
+from billing.api.serializers import (
+    CreditRequestSerializer,
+    CreditSerializer,
+    InvoiceDetailSerializer,
+    InvoiceSerializer,
+    UsageSerializer,
+)
+from billing.models import MEASURES, Credit, Invoice, InvoiceLine, Usage
 from tenancy.access import Access
 from tenancy.access import access as tenancy_access
 from tenancy.errors import Forbidden, Invalid
@@ -183,3 +190,34 @@ class InvoiceFinalizeView(BillingView):
         invoice = invoices.finalize(invoice.organization_id, invoice.month, actor=self.billing.username)
         invoice = Invoice.objects.select_related("organization").prefetch_related("lines").get(pk=invoice.pk)
         return Response(InvoiceDetailSerializer(invoice).data)
+
+
+class CreditListView(ListModelMixin, BillingView):
+    """Credits: owed back to an organization, each a credit line on its next invoice. Staff grant them."""
+
+    serializer_class = CreditSerializer
+
+    def get_queryset(self) -> QuerySet[Credit]:
+        listed = access.scoped(Credit.objects.select_related("organization"), self.billing)
+        return self.by_organization(listed).order_by("-created_at", "-pk")
+
+    @extend_schema(
+        tags=["billing"],
+        parameters=[OpenApiParameter("organization", OpenApiTypes.STR, description="a slug (staff see every one)")],
+    )
+    def get(self, request: Request) -> HttpResponseBase:
+        return self.list(request)
+
+    @extend_schema(tags=["billing"], request=CreditRequestSerializer, responses={201: CreditSerializer})
+    def post(self, request: Request) -> Response:
+        if not self.billing.staff:
+            raise Forbidden("only staff grant credits")
+        body = request.data if isinstance(request.data, dict) else {}
+        credit = credits.grant(
+            body.get("organization"),
+            body.get("amount"),
+            body.get("reason"),
+            currency=body.get("currency"),
+            actor=self.billing.username,
+        )
+        return Response(CreditSerializer(credit).data, status=201)
