@@ -11,22 +11,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from billing import credits, invoices, plans
 from billing.models import Credit
 from billing.tests.factories import plan
+from billing.tests.test_api_billing import client_for as api
 from conftest import make_member
 from containers.refusals import InvalidInput
 from tenancy.models import Organization, default_organization
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user: Any) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
