@@ -41,13 +41,10 @@ def _test_instance() -> Iterator[str]:
     settings.LB_ENABLED = False
     os.environ["LB_ENABLED"] = "0"
     yield TEST_INSTANCE
-    from containers import engine
+    from containers import engine, instance_cleanup
 
     try:
-        for info in engine.list_containers({engine.LABEL_INSTANCE: TEST_INSTANCE}):
-            engine.remove_container(info.id)
-        for name in engine.list_networks({engine.LABEL_INSTANCE: TEST_INSTANCE}):
-            engine.remove_network(name)
+        instance_cleanup.remove_all({engine.LABEL_INSTANCE: TEST_INSTANCE})
     except engine.EngineError:
         pass
 
@@ -73,18 +70,10 @@ def _clean_engine_after_each_test(request: pytest.FixtureRequest) -> Iterator[No
     yield
     if "engine_ready" not in request.fixturenames:
         return
-    from containers import engine
+    from containers import engine, instance_cleanup
 
     try:
-        for info in engine.list_containers(engine.instance_labels()):
-            engine.remove_container(info.id)
-        for name in engine.list_networks(engine.instance_labels()):
-            try:
-                engine.remove_network(name)
-            except engine.EngineUnavailable:
-                raise
-            except engine.EngineError:
-                pass  # an endpoint lingers a moment: the session's clean-up retries
+        instance_cleanup.remove_all()  # an endpoint that lingers a moment: the session's clean-up retries
     except engine.EngineUnavailable:
         pass
 
@@ -101,16 +90,10 @@ def demo_image(engine_ready: None, db: None) -> Any:
 def remove_test_containers(engine_ready: None) -> Iterator[None]:
     """Remove this run's containers after the test: the database rolls back, the engine does not."""
     yield
-    from containers import engine
+    from containers import instance_cleanup
 
-    for info in engine.list_containers(engine.instance_labels()):
-        engine.remove_container(info.id)
     # Each deployment had its own network; networks are a scarce pool on the engine.
-    for name in engine.list_networks(engine.instance_labels()):
-        try:
-            engine.remove_network(name)
-        except engine.EngineError:
-            pass  # still has an endpoint a moment longer: the session's clean-up retries
+    instance_cleanup.remove_all()
 
 
 SMALL_CPU = Decimal("0.05")

@@ -67,7 +67,7 @@ from billing.models import (  # noqa: E402
     PlanPeriod,
     Usage,
 )
-from containers import engine, hooks, reconcile  # noqa: E402
+from containers import hooks, instance_cleanup, reconcile  # noqa: E402
 from containers.demo_image import ensure_demo_image  # noqa: E402
 from containers.models import Container, Deployment  # noqa: E402
 from health import sampler, sources  # noqa: E402
@@ -285,13 +285,7 @@ def main() -> None:
         meter_s, meter_baseline, snapshots = meter_hour_at_scale()
         invoice_s, invoice_baseline, usage_rows = invoices_at_scale()
     finally:
-        for info in engine.list_containers(engine.instance_labels()):
-            engine.remove_container(info.id)
-        for name in engine.list_networks(engine.instance_labels()):
-            try:
-                engine.remove_network(name)
-            except engine.EngineError:
-                pass
+        instance_cleanup.remove_all()
         ContainerHealth.objects.filter(container__deployment=deployment).delete()
         burners = MeteredContainer.objects.filter(deployment_id=deployment.pk)
         FinalReading.objects.filter(container_id__in=burners.values("container_id")).delete()
