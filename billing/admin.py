@@ -9,8 +9,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from billing import invoices, plans
+from billing import credits, invoices, plans
 from billing.models import MEASURES, Budget, Credit, Invoice, InvoiceLine, MeteredHour, Plan, PlanPeriod, Usage
+from containers.refusals import InvalidInput
 from tenancy.errors import TenancyError
 
 
@@ -124,13 +125,43 @@ class InvoiceAdmin(ReadOnly):
                 self.message_user(request, f"{invoice}: {refused.message}", messages.ERROR)
 
 
+class CreditForm(forms.ModelForm):
+    """Validated by ``billing.credits.check``, as the API and the console are; the currency is the plan's."""
+
+    class Meta:
+        model = Credit
+        fields = ("organization", "amount", "currency", "reason")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].required = False
+        self.fields["currency"].help_text = "empty: the currency of the organization's plan in force"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        try:
+            checked = credits.check(
+                cleaned.get("organization"),
+                cleaned.get("amount"),
+                cleaned.get("reason"),
+                currency=cleaned.get("currency"),
+            )
+        except InvalidInput as refused:
+            for field, problems in refused.fields.items():
+                if field not in self.errors:  # a field Django refused already says why
+                    self.add_error(field if field in self.fields else None, problems)
+            return cleaned
+        cleaned["currency"], cleaned["reason"] = checked.currency, checked.reason
+        return cleaned
+
+
 @admin.register(Credit)
 class CreditAdmin(admin.ModelAdmin):
     """A correction: a credit line on the organization's next invoice. Read-only once an invoice carries it."""
 
+    form = CreditForm
     list_display = ("organization", "amount", "currency", "reason", "created_at", "invoice")
     list_select_related = ("organization", "invoice")
-    exclude = ("invoice", "created_by")
 
     def has_change_permission(self, request: HttpRequest, obj: Credit | None = None) -> bool:
         return (obj is None or obj.invoice_id is None) and super().has_change_permission(request, obj)

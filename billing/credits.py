@@ -1,12 +1,14 @@
 """Granting a credit: an amount owed back to an organization, a credit line on its next invoice.
 
-One function, :func:`grant`, for the API, the console's form and the admin alike. Staff only
+One function, :func:`grant`, for the API and the console's form; the admin's form validates with
+the same :func:`check`. Staff only
 (the callers check the role). It validates everything before it writes one row, so a refused
 grant leaves nothing behind, and names every field that is wrong at once.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -53,12 +55,21 @@ def plan_currency(organization_id: int) -> str | None:
     return period.plan.currency if period else None
 
 
-def grant(organization: Any, amount: Any, reason: Any, *, currency: Any = None, actor: str) -> Credit:
-    """Credit ``amount`` (in the currency of the organization's plan in force) to ``organization``
-    (an Organization, or its slug) for ``reason``; it becomes a credit line on the invoice of this month.
+@dataclass(frozen=True)
+class Checked:
+    """A credit that may be granted: every field valid."""
 
-    Refused (400, every wrong field named): no such organization or one on no plan, an amount that
-    is not a positive number in the currency's minor unit, a currency other than the plan's, no reason.
+    organization: Organization
+    amount: Decimal
+    currency: str
+    reason: str
+
+
+def check(organization: Any, amount: Any, reason: Any, *, currency: Any = None) -> Checked:
+    """The credit's fields, validated; else InvalidInput (400) naming every wrong field.
+
+    Refused: no such organization or one on no plan, an amount that is not a positive number in
+    the currency's minor unit, a currency other than the plan's, no reason.
     """
     problems: dict[str, list[str]] = {}
     found = organization if isinstance(organization, Organization) else _organization(organization, problems)
@@ -81,8 +92,20 @@ def grant(organization: Any, amount: Any, reason: Any, *, currency: Any = None, 
     if problems or found is None or parsed is None or plan_ccy is None:
         field, messages = next(iter(problems.items()))
         raise InvalidInput(f"{field}: {messages[0]}", fields=problems)
+    return Checked(found, parsed, plan_ccy, text)
+
+
+def grant(organization: Any, amount: Any, reason: Any, *, currency: Any = None, actor: str) -> Credit:
+    """Credit ``amount`` (in the currency of the organization's plan in force) to ``organization``
+    (an Organization, or its slug) for ``reason``; it becomes a credit line on the invoice of this month.
+    Refused as :func:`check` says, with nothing written."""
+    checked = check(organization, amount, reason, currency=currency)
     return Credit.objects.create(
-        organization=found, amount=parsed, currency=plan_ccy, reason=text, created_by=actor[:150]
+        organization=checked.organization,
+        amount=checked.amount,
+        currency=checked.currency,
+        reason=checked.reason,
+        created_by=actor[:150],
     )
 
 

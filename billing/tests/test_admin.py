@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from billing import invoices
+from billing import invoices, plans
 from billing.models import Plan, PlanPeriod
 from billing.tests.factories import plan
 from tenancy.models import default_organization
@@ -55,3 +55,20 @@ def test_a_final_invoice_is_read_only(staff: Client) -> None:
     assert page.status_code == 200 and b'name="_save"' not in page.content
     assert staff.post(f"/admin/billing/invoice/{invoice.pk}/change/", {"total": "0"}).status_code == 403
     assert staff.post(f"/admin/billing/invoice/{invoice.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_a_credit_made_in_the_admin_is_validated_as_the_api_does(staff: Client) -> None:
+    from billing.models import Credit
+
+    org = default_organization()
+    plans.assign(org.pk, plan(currency="JPY"), datetime(2026, 1, 1, tzinfo=UTC))
+    wrong = staff.post(
+        "/admin/billing/credit/add/", {"organization": org.pk, "amount": "5.50", "currency": "EUR", "reason": " "}
+    )
+    assert wrong.status_code == 200
+    assert set(wrong.context["adminform"].form.errors) >= {"amount", "currency", "reason"}
+    assert not Credit.objects.exists()
+    made = staff.post("/admin/billing/credit/add/", {"organization": org.pk, "amount": "500", "reason": "goodwill"})
+    assert made.status_code == 302
+    credit = Credit.objects.get()
+    assert (credit.amount, credit.currency, credit.created_by) == (500, "JPY", "root")
