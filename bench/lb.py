@@ -11,10 +11,12 @@
 
 Prints each figure; the last line is one JSON object.
 Run: .venv/bin/python bench/lb.py   (needs a running Docker engine and haproxy; make bench)
+     .venv/bin/python bench/lb.py --only discovery,watch   (some parts only: spread, kill, rollout, discovery, watch)
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import collections
 import http.client
@@ -460,16 +462,23 @@ print("sessionid=" + session.session_key)
 """
 
 
+PARTS = ("spread", "kill", "rollout", "discovery", "watch")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts to run (of {', '.join(PARTS)})")
+    parts = [p.strip() for p in parser.parse_args().only.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        parser.error(f"--only: unknown part(s) {', '.join(unknown)}; choose among {', '.join(PARTS)}")
     bench = Bench()
     figures: dict[str, Any] = {}
     try:
         bench.start()
-        figures.update(bench.spread())
-        figures.update(bench.kill())
-        figures.update(bench.rollout())
-        figures.update(bench.discovery())
-        figures.update(bench.watch_figures())
+        for part in PARTS:
+            if part in parts:
+                figures.update(getattr(bench, "watch_figures" if part == "watch" else part)())
     finally:
         bench.stop()
     print(json.dumps(figures))

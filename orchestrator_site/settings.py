@@ -514,8 +514,13 @@ LB_MIN_SLOTS = envint("LB_MIN_SLOTS", 8, minimum=1)
 LB_DRAIN_TIMEOUT_S = envfloat("LB_DRAIN_TIMEOUT_S", 10.0, minimum=0.0)
 # Blocking discovery queries: the longest ?wait= accepted (longer ones are refused with a 400).
 DISCOVERY_MAX_WAIT_S = envfloat("DISCOVERY_MAX_WAIT_S", 600.0, minimum=1.0)
-# How often a process's watch hub polls the registry index (PostgreSQL also notifies at once).
+# How often a process's watch hub polls the registry index, whatever else tells it of a change.
 DISCOVERY_POLL_S = envfloat("DISCOVERY_POLL_S", 0.1, minimum=0.01)
+# How a change wakes the watch hubs at once (registry/notifications.py): auto (PostgreSQL's NOTIFY on
+# PostgreSQL, else Redis pub/sub on a Redis broker, as the embedded default's), postgres, redis, or poll.
+DISCOVERY_NOTIFY = envstr("DISCOVERY_NOTIFY", "auto").strip().lower()
+if DISCOVERY_NOTIFY not in ("auto", "postgres", "redis", "poll"):
+    raise ImproperlyConfigured(f"DISCOVERY_NOTIFY must be auto, postgres, redis or poll, got {DISCOVERY_NOTIFY!r}")
 LOCK_DIR = VAR_DIR / "locks"
 LOCK_DIR.mkdir(parents=True, exist_ok=True)
 

@@ -20,6 +20,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from asgiref.sync import sync_to_async
 from django.core.asgi import get_asgi_application
@@ -29,6 +30,7 @@ django_application = get_asgi_application()  # sets Django up: the imports below
 
 from django.core.handlers.asgi import ASGIRequest  # noqa: E402
 from django.http import HttpRequest  # noqa: E402
+from django.http.cookie import parse_cookie  # noqa: E402
 from rest_framework.settings import api_settings  # noqa: E402
 
 from registry import discovery  # noqa: E402
@@ -43,9 +45,13 @@ AUTH_CACHE_S = 5.0
 # credential -> (until, the organizations it may read: None for staff, who read every one)
 _auth_cache: dict[str, tuple[float, frozenset[int] | None]] = {}
 DENIED = frozenset[int]()
-# One database load per service and index, however many watchers wake for it.
-_snapshots: dict[str, discovery.Snapshot] = {}
+_authenticating: dict[str, asyncio.Future[frozenset[int] | None | bool]] = {}
+# One database read per service at a time, however many ask (the hub keeps the result).
 _loading: dict[str, asyncio.Future[discovery.Snapshot | None]] = {}
+# Parsed query strings and rendered bodies (keyed by service, index and statuses), each bounded.
+CACHE_LIMIT = 1024
+_queries: dict[bytes, discovery.Query] = {}
+_bodies: dict[tuple[str, int, tuple[str, ...]], bytes] = {}
 
 
 def handles(scope: Scope) -> bool:
@@ -63,11 +69,12 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    request = ASGIRequest(scope, io.BytesIO())
-    if request.method not in ("GET", "HEAD"):
-        await _json(send, 405, {"error": f'Method "{request.method}" not allowed.'}, {"Allow": "GET, HEAD"})
+    method = str(scope["method"])
+    if method not in ("GET", "HEAD"):
+        await _json(send, 405, {"error": f'Method "{method}" not allowed.'}, {"Allow": "GET, HEAD"})
         return
-    allowed = await _authenticated(request)
+    headers = _headers_of(scope)
+    allowed = await _authenticated(scope, headers)
     if allowed is False or allowed is True:  # True is never returned: narrows the type
         await _json(send, 401, {"error": "Authentication credentials were not provided."})
         return
@@ -76,37 +83,60 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await _json(send, 404, {"error": f"no service {name!r}", "fields": {"name": [f"no service {name!r}"]}})
         return
     try:
-        query = discovery.parse_query(request.GET)
+        query = _query(scope.get("query_string") or b"")
     except discovery.BadQuery as exc:
         await _json(send, 400, {"error": exc.message, "fields": {exc.field: [exc.message]}})
         return
+    inm = headers.get("if-none-match")
     if name:
-        await _service(send, request, name, query, allowed)
+        await _service(send, inm, name, query, allowed)
     else:
-        await _list(send, request, query, allowed)
+        await _list(send, inm, query, allowed)
+
+
+def _headers_of(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name (repeated ones joined), straight from the ASGI scope:
+    building a Django request for every conditional GET cost more than answering it."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in headers:
+            value = f"{headers[name]}{'; ' if name == 'cookie' else ', '}{value}"
+        headers[name] = value
+    return headers
+
+
+def _query(raw: bytes) -> discovery.Query:
+    """The parsed query string; the few distinct ones clients send are parsed once."""
+    query = _queries.get(raw)
+    if query is None:
+        query = discovery.parse_query(dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)))
+        if len(_queries) >= CACHE_LIMIT:
+            _queries.clear()
+        _queries[raw] = query
+    return query
 
 
 async def _service(
-    send: Send, request: HttpRequest, name: str, query: discovery.Query, allowed: frozenset[int] | None
+    send: Send, inm: str | None, name: str, query: discovery.Query, allowed: frozenset[int] | None
 ) -> None:
-    """One service, if the caller's organizations own it (tenancy): another's is a 404 like a missing one."""
-    if allowed is not None:
-        owner = await sync_to_async(_owner, thread_sensitive=False)(name)
-        if owner not in allowed:
-            await _json(send, 404, {"error": f"no service {name!r}", "fields": {"name": [f"no service {name!r}"]}})
-            return
+    """One service, if the caller's organizations own it (tenancy): another's is a 404 like a missing one.
+
+    The snapshot (owner included) is cached per index, so a conditional GET while nothing changed
+    costs no query and no thread."""
     watch = hub()
     watch.start()
     known = watch.known(name)
-    inm = request.headers.get("If-None-Match")
-    if query.index is None and known is not None and discovery.matches(inm, discovery.etag(known, query)):
-        # The hub saw this index within the poll interval: nothing changed, no database needed.
-        await _not_modified(send, discovery.etag(known, query), known)
-        return
-    snapshot = await _snapshot(name, known)
+    snapshot = _visible(await _snapshot(name, known), allowed)
+    if snapshot is not None and query.index is None and known is not None and known == snapshot.index:
+        tag = discovery.etag(known, query)
+        if discovery.matches(inm, tag):
+            await _not_modified(send, tag, known)
+            return
     if snapshot is not None and query.index is not None and snapshot.index <= query.index:
         await watch.wait_async(name, query.index, query.wait_s)
-        snapshot = await _snapshot(name, watch.known(name))
+        snapshot = _visible(await _snapshot(name, watch.known(name)), allowed)
     if snapshot is None:
         await _json(send, 404, {"error": f"no service {name!r}", "fields": {"name": [f"no service {name!r}"]}})
         return
@@ -114,10 +144,17 @@ async def _service(
     if discovery.matches(inm, tag):
         await _not_modified(send, tag, snapshot.index)
         return
-    await _send(send, 200, discovery.render(discovery.body(snapshot, query)), _headers(tag, snapshot.index))
+    await _send(send, 200, _rendered(snapshot, query), _headers(tag, snapshot.index))
 
 
-async def _list(send: Send, request: HttpRequest, query: discovery.Query, allowed: frozenset[int] | None) -> None:
+def _visible(snapshot: discovery.Snapshot | None, allowed: frozenset[int] | None) -> discovery.Snapshot | None:
+    """``snapshot`` if the caller may read it (staff: ``allowed`` is None), else None (a 404)."""
+    if snapshot is None or allowed is None or snapshot.organization_id in allowed:
+        return snapshot
+    return None
+
+
+async def _list(send: Send, inm: str | None, query: discovery.Query, allowed: frozenset[int] | None) -> None:
     """The caller's organizations' services (every one for staff)."""
     from registry.models import Service
 
@@ -128,57 +165,75 @@ async def _list(send: Send, request: HttpRequest, query: discovery.Query, allowe
         await hub().wait_async(ALL, query.index, query.wait_s)
         index, data = await load(query, mine)
     tag = discovery.etag(index, query, kind="all")
-    if discovery.matches(request.headers.get("If-None-Match"), tag):
+    if discovery.matches(inm, tag):
         await _not_modified(send, tag, index)
         return
     await _send(send, 200, discovery.render(data), _headers(tag, index))
 
 
 async def _snapshot(name: str, known: int | None) -> discovery.Snapshot | None:
-    """The service's snapshot: cached when the hub says it is current, else loaded once for all askers."""
-    cached = _snapshots.get(name)
-    if cached is not None and known is not None and cached.index == known:
-        return cached
+    """The service's snapshot: the hub's when it is current (the hub reads it before waking watchers),
+    else read once for all who ask at the same time."""
+    watch = hub()
+    kept = watch.snapshot(name, known)
+    if kept is not None:
+        return kept
     pending = _loading.get(name)
     if pending is None:
-        pending = asyncio.get_running_loop().create_future()
+        # A task of its own: a requester that goes away does not take the others' answer with it.
+        pending = asyncio.ensure_future(sync_to_async(discovery.load, thread_sensitive=False)(name))
         _loading[name] = pending
-        try:
-            snapshot = await sync_to_async(discovery.load, thread_sensitive=False)(name)
-        except Exception as exc:
-            pending.set_exception(exc)
-            del _loading[name]
-            raise
-        if snapshot is not None:
-            _snapshots[name] = snapshot
-        else:
-            _snapshots.pop(name, None)
-        pending.set_result(snapshot)
-        del _loading[name]
-        return snapshot
+        pending.add_done_callback(lambda done: _loaded(name, done))
     return await asyncio.shield(pending)
 
 
-def _owner(name: str) -> int | None:
-    from registry.models import Service
+def _loaded(name: str, done: asyncio.Future[discovery.Snapshot | None]) -> None:
+    del _loading[name]
+    if not done.cancelled() and done.exception() is None:
+        hub().keep(name, done.result())
 
-    return Service.objects.filter(name=name).values_list("organization_id", flat=True).first()
+
+def _rendered(snapshot: discovery.Snapshot, query: discovery.Query) -> bytes:
+    """The body for ``snapshot`` and ``query``'s statuses, rendered once however many watchers it answers."""
+    key = (snapshot.name, snapshot.index, query.statuses)
+    body = _bodies.get(key)
+    if body is None:  # the index is global: one service at one index always has the same endpoints
+        body = discovery.render(discovery.body(snapshot, query))
+        if len(_bodies) >= CACHE_LIMIT:
+            _bodies.clear()
+        _bodies[key] = body
+    return body
 
 
-async def _authenticated(request: HttpRequest) -> frozenset[int] | None | bool:
-    """False when nobody is signed in; else the organizations the caller may read (None: staff, all)."""
-    key = request.headers.get("Authorization") or request.COOKIES.get("sessionid") or ""
+async def _authenticated(scope: Scope, headers: dict[str, str]) -> frozenset[int] | None | bool:
+    """False when nobody is signed in; else the organizations the caller may read (None: staff, all).
+
+    Remembered per credential for ``AUTH_CACHE_S``; hundreds of watchers arriving at once with the same
+    credential are checked once (the others wait for that answer)."""
+    key = headers.get("authorization") or parse_cookie(headers.get("cookie", "")).get("sessionid") or ""
     if not key:
         return False
     cached = _auth_cache.get(key)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
-    allowed = await sync_to_async(_authenticate, thread_sensitive=False)(request)
-    if allowed is not False:
-        if len(_auth_cache) > 10_000:
-            _auth_cache.clear()
-        _auth_cache[key] = (time.monotonic() + AUTH_CACHE_S, allowed)  # type: ignore[assignment]
-    return allowed
+    pending = _authenticating.get(key)
+    if pending is None:
+        # A task of its own: a requester that goes away does not take the others' answer with it.
+        pending = asyncio.ensure_future(
+            sync_to_async(_authenticate, thread_sensitive=False)(ASGIRequest(scope, io.BytesIO()))
+        )
+        _authenticating[key] = pending
+        pending.add_done_callback(lambda done: _remember(key, done))
+    return await asyncio.shield(pending)
+
+
+def _remember(key: str, done: asyncio.Future[frozenset[int] | None | bool]) -> None:
+    del _authenticating[key]
+    if done.cancelled() or done.exception() is not None or done.result() is False:
+        return
+    if len(_auth_cache) > 10_000:
+        _auth_cache.clear()
+    _auth_cache[key] = (time.monotonic() + AUTH_CACHE_S, done.result())  # type: ignore[assignment]
 
 
 def _authenticate(request: HttpRequest) -> frozenset[int] | None | bool:

@@ -7,8 +7,8 @@ away is retired, not deleted, so no other service ever gets its port.
 
 :func:`touch` is called for every change (endpoints registered, removed or changed status,
 services created or retired): it takes the next registry index in the same transaction, marks
-the service with it, tells watchers (PostgreSQL ``NOTIFY`` at commit; other databases are
-polled) and queues a load-balancer sync after the commit.
+the service with it, tells watchers at commit (:mod:`registry.notifications`: PostgreSQL
+``NOTIFY`` or Redis pub/sub; they also poll) and queues a load-balancer sync after the commit.
 """
 
 from __future__ import annotations
@@ -19,20 +19,20 @@ import socket
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, CharField, F, QuerySet, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
 
 from containers.models import Deployment, record
 from containers.refusals import Refused
+from registry import notifications
 from registry.models import RegistryIndex, Service, ServiceEndpoint
 from tenancy.models import DEFAULT_SLUG, default_organization_id
 
 log = logging.getLogger(__name__)
 
 ACTOR = "registry"
-NOTIFY_CHANNEL = "orchestrator_registry"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -82,7 +82,7 @@ def touch(name: str) -> Service | None:
                 fields.append("retired_at")
                 record("service.retired", actor=ACTOR, message=f"{name} has no deployment or endpoints left")
             service.save(update_fields=fields)
-        _notify(index)
+        notifications.publish(index)
     transaction.on_commit(_queue_sync)
     return service
 
@@ -202,13 +202,6 @@ def lb_urls(names: Sequence[str]) -> dict[str, str]:
 
 def frontend_ports() -> set[int]:
     return set(Service.objects.values_list("frontend_port", flat=True))
-
-
-def _notify(index: int) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # Delivered at commit, and only if the transaction commits.
-            cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, str(index)])
 
 
 def _queue_sync() -> None:

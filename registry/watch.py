@@ -1,8 +1,8 @@
 """Blocking queries without a thread per watcher: one hub per process follows the registry index.
 
-A daemon thread reads the global index (every ``DISCOVERY_POLL_S``, and at once on PostgreSQL's
-``NOTIFY`` for the channel :func:`registry.services.touch` notifies), then which services moved,
-and wakes the waiters whose index they passed. An async waiter is an ``asyncio.Event`` set
+A daemon thread reads the global index (at once when :mod:`registry.notifications` hears of a
+commit, PostgreSQL ``NOTIFY`` or Redis pub/sub, and every ``DISCOVERY_POLL_S`` in any case), then
+which services moved, and wakes the waiters whose index they passed. An async waiter is an ``asyncio.Event`` set
 through its loop (the watch server holds hundreds of them in one process); a sync waiter (the
 API under a WSGI server) is a ``threading.Event`` and does hold its thread.
 """
@@ -16,23 +16,28 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from registry import discovery, notifications
 from registry.models import Service
-from registry.services import NOTIFY_CHANNEL, current_index
+from registry.services import current_index
 
 log = logging.getLogger(__name__)
 
 ALL = ""  # the key of list watchers: any service's change wakes them
+SNAPSHOTS_KEPT = 1024  # services whose latest snapshot is kept in memory
+LISTEN_RETRY_S = 5.0  # a lost notification source is tried again this often
 
 
 @dataclass(eq=False)
 class Waiter:
+    """One blocking query: an asyncio future (the watch server) or a thread's wake-up (WSGI)."""
+
     index: int
-    wake: Callable[[], None]
+    future: asyncio.Future[None] | None = None
+    wake: Callable[[], None] | None = None
     woken: bool = field(default=False)
 
 
@@ -46,6 +51,7 @@ class Hub:
         self._waiters: dict[str, set[Waiter]] = defaultdict(set)
         self._thread: threading.Thread | None = None
         self._last_poll = 0.0
+        self._snapshots: dict[str, discovery.Snapshot] = {}
 
     # --- what the hub knows ---------------------------------------------------------------------
 
@@ -59,6 +65,20 @@ class Hub:
         if not self.fresh():
             return None
         return self._global if key == ALL else self._known.get(key, 0)
+
+    def snapshot(self, name: str, index: int | None) -> discovery.Snapshot | None:
+        """Service ``name``'s snapshot if one at ``index`` is kept (None otherwise)."""
+        kept = self._snapshots.get(name)
+        return kept if kept is not None and index is not None and kept.index == index else None
+
+    def keep(self, name: str, snapshot: discovery.Snapshot | None) -> None:
+        """Remember ``snapshot`` as service ``name``'s latest (forget it on None: unknown or retired)."""
+        if snapshot is None:
+            self._snapshots.pop(name, None)
+            return
+        if len(self._snapshots) >= SNAPSHOTS_KEPT and name not in self._snapshots:
+            self._snapshots.clear()
+        self._snapshots[name] = snapshot
 
     def watchers(self) -> int:
         with self._lock:
@@ -84,17 +104,13 @@ class Hub:
     async def wait_async(self, key: str, index: int, timeout: float) -> bool:
         """Until service ``key``'s index passes ``index`` (True) or ``timeout`` seconds pass (False)."""
         self.start()
-        loop = asyncio.get_running_loop()
-        event = asyncio.Event()
-
-        def wake() -> None:
-            loop.call_soon_threadsafe(event.set)
-
-        waiter = Waiter(index, wake)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter = Waiter(index, future=future)
         if not self._add(key, waiter):
             return True
         try:
-            await asyncio.wait_for(event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await future
             return True
         except TimeoutError:
             return False
@@ -105,7 +121,7 @@ class Hub:
         """The same, holding the calling thread (the API under WSGI)."""
         self.start()
         event = threading.Event()
-        waiter = Waiter(index, event.set)
+        waiter = Waiter(index, wake=event.set)
         if not self._add(key, waiter):
             return True
         try:
@@ -123,26 +139,37 @@ class Hub:
             self._thread.start()
 
     def _run(self) -> None:
-        listener = None
+        listener: notifications.Listener | None = None
+        listen_at = 0.0  # when to (re)try subscribing; the poll goes on meanwhile
         while True:
             try:
-                if listener is None:
-                    listener = _listen()
+                if listener is None and time.monotonic() >= listen_at:
+                    listener = self._listen()
+                    listen_at = time.monotonic() + LISTEN_RETRY_S
                 self.poll()
-                if listener is not None:
-                    # Returns at the first notification or after the poll interval, whichever comes first.
-                    for _ in listener.notifies(timeout=settings.DISCOVERY_POLL_S, stop_after=1):
-                        pass
-                else:
+                if listener is None:
                     time.sleep(settings.DISCOVERY_POLL_S)
+                    continue
+                try:
+                    # Returns at the first notification or after the poll interval, whichever comes first.
+                    listener.wait(settings.DISCOVERY_POLL_S)
+                except Exception as exc:  # the notification source went away: poll until it is back
+                    log.warning("registry watch: notifications lost: %s", exc)
+                    listener.close()
+                    listener = None
             except Exception as exc:  # the database went away: reconnect and carry on
                 log.warning("registry watch: %s", exc)
-                if listener is not None:
-                    _close(listener)
-                    listener = None
                 close_old_connections()
                 connection.close()
                 time.sleep(max(settings.DISCOVERY_POLL_S, 0.5))
+
+    @staticmethod
+    def _listen() -> notifications.Listener | None:
+        try:
+            return notifications.listen()
+        except Exception as exc:
+            log.warning("registry watch: no notifications (polling every %ss): %s", settings.DISCOVERY_POLL_S, exc)
+            return None
 
     def poll(self) -> None:
         """Read what changed since the last poll and wake whom it concerns."""
@@ -154,6 +181,7 @@ class Hub:
         else:
             rows = []
         woken: list[Waiter] = []
+        services: set[str] = set()  # whose async waiters wake: their snapshot is read here, once
         with self._lock:
             first = self._global is None
             self._known.update(rows)
@@ -163,37 +191,42 @@ class Hub:
             if moved:
                 for key, waiters in self._waiters.items():
                     current = index if key == ALL else self._known.get(key, 0)
-                    woken += [w for w in waiters if not w.woken and current > w.index]
+                    due = [w for w in waiters if not w.woken and current > w.index]
+                    woken += due
+                    if key != ALL and any(w.future is not None for w in due):
+                        services.add(key)
                 for waiter in woken:
                     waiter.woken = True
-        for waiter in woken:
+        for name in services:
+            # Read in this thread before waking the event loop: hundreds of woken coroutines then
+            # answer from memory instead of waiting together on one read in an executor thread.
+            try:
+                self.keep(name, discovery.load(name))
+            except Exception as exc:  # the waiters read it themselves
+                log.warning("registry watch: could not read %s: %s", name, exc)
+        _wake(woken)
+
+
+def _wake(woken: list[Waiter]) -> None:
+    """Wake threads one by one, and each event loop's futures with one call into that loop: hundreds of
+    ``call_soon_threadsafe`` would each write to the loop's self-pipe and wake it."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = defaultdict(list)
+    for waiter in woken:
+        if waiter.future is not None:
+            by_loop[waiter.future.get_loop()].append(waiter.future)
+        elif waiter.wake is not None:
             waiter.wake()
+    for loop, futures in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, futures)
+        except RuntimeError:  # that loop is closed: its waiters went with it
+            pass
 
 
-def _listen() -> Any:
-    """A PostgreSQL connection LISTENing on the registry's channel (None on other databases)."""
-    if connection.vendor != "postgresql":
-        return None
-    import psycopg
-
-    db = settings.DATABASES["default"]
-    conn = psycopg.connect(
-        host=db.get("HOST") or "127.0.0.1",
-        port=int(db.get("PORT") or 5432),
-        dbname=db["NAME"],
-        user=db.get("USER"),
-        password=db.get("PASSWORD"),
-        autocommit=True,
-    )
-    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-    return conn
-
-
-def _close(listener: Any) -> None:
-    try:
-        listener.close()
-    except Exception:  # already broken; nothing to release
-        pass
+def _resolve(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():  # a waiter that timed out meanwhile was cancelled
+            future.set_result(None)
 
 
 _hub: Hub | None = None
