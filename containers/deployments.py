@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from containers import engine, hooks, quotas, reconcile, rollouts
+from containers import engine, hooks, quotas, reconcile, rollouts, strategy
 from containers.limits import replicas_problem
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, Image, record
@@ -136,6 +136,24 @@ def check_replicas(replicas: int, *, actor: str, deployment: Deployment | None =
         refuse(problem, actor=actor, deployment=deployment, field="replicas", exc=Refused)
 
 
+def check_strategy(deployment: Deployment, changes: dict[str, Any], *, actor: str) -> None:
+    """Strategy values in their bounds, and a rollout that can move (400 naming the field); nothing changed."""
+    if problems := strategy.out_of_bounds(changes):
+        field, problem = next(iter(problems.items()))
+        refuse(
+            f"{field} {problem}",
+            actor=actor,
+            deployment=deployment,
+            field=field,
+            fields={name: [text] for name, text in problems.items()},
+            exc=InvalidInput,
+        )
+    surge = changes.get("max_surge", deployment.max_surge)
+    unavailable = changes.get("max_unavailable", deployment.max_unavailable)
+    if stalled := strategy.stall_field(changes, surge, unavailable):
+        refuse(strategy.STALLED, actor=actor, deployment=deployment, field=stalled, exc=InvalidInput)
+
+
 def check_image(deployment: Deployment, *, actor: str) -> None:
     """An organization deploys its own images and the shared ones; another's is as unknown as a missing one."""
     owner = deployment.image.organization_id
@@ -203,6 +221,8 @@ def update_deployment(deployment: Deployment, *, actor: str, converge_later: boo
     # Nobody moves a deployment to another organization by naming one in a body.
     changes.pop("organization", None)
     changes.pop("organization_id", None)
+    if any(name in changes for name in strategy.FIELDS):
+        check_strategy(deployment, changes, actor=actor)
     before = deployment.spec()
     respec = bool(changed_spec_fields(deployment, changes))
     previous = rollouts.template(deployment)

@@ -1,4 +1,4 @@
-"""The console's deployment forms: create, edit, scale.
+"""The console's deployment forms: create, edit (with the rollout strategy), scale.
 
 They parse what people type (``0.25`` cores, ``128m``, a one-line command, ``KEY=VALUE`` lines)
 with the same parsers the API uses; ``containers.deployments`` decides everything that depends on
@@ -19,6 +19,7 @@ from django import forms
 from django.conf import settings
 from django.db.models import Q
 
+from containers import strategy
 from containers.limits import replicas_problem
 from containers.models import Deployment, Image
 from containers.names import validate_name
@@ -137,17 +138,44 @@ class DeploymentForm(forms.Form):
         return data
 
 
+def strategy_field(name: str, label: str, *, decimal: bool = False) -> forms.Field:
+    """A rollout strategy field with the API's bounds (containers.strategy) and the model's help text."""
+    low, high = strategy.BOUNDS[name]
+    help_text = str(getattr(Deployment._meta.get_field(name), "help_text", ""))
+    # Optional: a form posted without them (an older page) keeps the deployment's values.
+    if decimal:
+        return forms.FloatField(label=label, min_value=low, max_value=high, help_text=help_text, required=False)
+    return forms.IntegerField(label=label, min_value=low, max_value=high, help_text=help_text, required=False)
+
+
 class DeploymentEditForm(DeploymentForm):
     """Change a deployment. The name stays; an empty env box keeps the stored values (never rendered)."""
 
     clear_env = forms.BooleanField(
         label="Remove every environment variable", required=False, help_text="Ignored if the box above is filled."
     )
+    # The rollout strategy: what the API's PATCH takes, with the same bounds and the same refusals.
+    max_surge = strategy_field("max_surge", "Max surge")
+    max_unavailable = strategy_field("max_unavailable", "Max unavailable")
+    min_ready_seconds = strategy_field("min_ready_seconds", "Min ready (s)")
+    progress_deadline_s = strategy_field("progress_deadline_s", "Progress deadline (s)")
+    drain_timeout_s = strategy_field("drain_timeout_s", "Drain timeout (s)", decimal=True)
+    stop_grace_s = strategy_field("stop_grace_s", "Stop grace (s)")
+    # A choice, not a checkbox: an absent checkbox reads as "off", an absent choice as "unchanged".
+    auto_rollback = forms.TypedChoiceField(
+        label="Automatic rollback",
+        choices=[("true", "On"), ("false", "Off")],
+        coerce=lambda value: value == "true",
+        empty_value=None,
+        required=False,
+        help_text="A failed rollout (crash loop, missed deadline) returns to the last revision that completed.",
+    )
 
     def __init__(self, *args: Any, deployment: Deployment, **kwargs: Any) -> None:
         kwargs.setdefault("initial", initial_for(deployment))
         kwargs.setdefault("organization", deployment.organization)
         super().__init__(*args, **kwargs)
+        self.deployment = deployment
         del self.fields["name"]
         self.env_keys = sorted(deployment.env)
         env = self.fields["env"]
@@ -157,9 +185,23 @@ class DeploymentEditForm(DeploymentForm):
             env.help_text = "One NAME=value per line. Values are secrets: never shown again."
             del self.fields["clear_env"]
 
+    def clean(self) -> dict[str, Any]:
+        """A rollout must be able to move: the API's refusal, at the field being changed."""
+        data = super().clean() or {}
+        posted = {name: data[name] for name in ("max_surge", "max_unavailable") if data.get(name) is not None}
+        changed = {name: value for name, value in posted.items() if value != getattr(self.deployment, name)}
+        surge = posted.get("max_surge", self.deployment.max_surge)
+        unavailable = posted.get("max_unavailable", self.deployment.max_unavailable)
+        if field := strategy.stall_field(changed, surge, unavailable):
+            self.add_error(field, strategy.STALLED)
+        return data
+
     def changes(self) -> dict[str, Any]:
         """The values to give ``update_deployment``: env only when it is replaced or cleared."""
         data = self.values()
+        for name in strategy.FIELDS:
+            if data.get(name) is None:
+                data.pop(name, None)  # not posted: unchanged
         clear = data.pop("clear_env", False)
         if not data["env"] and not clear:
             del data["env"]
@@ -176,6 +218,8 @@ def initial_for(deployment: Deployment) -> dict[str, Any]:
         "container_port": deployment.container_port,
         "command": shlex.join(deployment.command),
         "restart_policy": deployment.restart_policy,
+        **{name: getattr(deployment, name) for name in strategy.BOUNDS},
+        "auto_rollback": "true" if deployment.auto_rollback else "false",
     }
 
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from containers import hooks, rollouts
+from containers import hooks, rollouts, strategy
 from containers.api.engine_flag import EngineAvailableField
 from containers.deployments import ALLOWED_CAPABILITIES
 from containers.limits import replicas_problem
@@ -120,6 +120,12 @@ def check_replicas(value: int) -> None:
         raise serializers.ValidationError(problem)
 
 
+def strategy_bounds(name: str) -> dict[str, Any]:
+    """A strategy field's bounds (containers.strategy, shared with the console's form), optional."""
+    low, high = strategy.BOUNDS[name]
+    return {"min_value": low, "max_value": high, "required": False}
+
+
 class ContainerBriefSerializer(serializers.ModelSerializer):
     """A container as listed inside its deployment."""
 
@@ -205,12 +211,12 @@ class DeploymentSerializer(serializers.ModelSerializer):
     running_replicas = serializers.IntegerField(read_only=True, help_text="Containers running now (current spec)")
     containers = ContainerBriefSerializer(many=True, read_only=True)
     engine_available = EngineAvailableField()
-    max_surge = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
-    max_unavailable = serializers.IntegerField(min_value=0, max_value=10_000, required=False)
-    min_ready_seconds = serializers.IntegerField(min_value=0, max_value=3600, required=False)
-    progress_deadline_s = serializers.IntegerField(min_value=1, max_value=86_400, required=False)
-    drain_timeout_s = serializers.FloatField(min_value=0, max_value=3600, required=False)
-    stop_grace_s = serializers.IntegerField(min_value=0, max_value=3600, required=False)
+    max_surge = serializers.IntegerField(**strategy_bounds("max_surge"))
+    max_unavailable = serializers.IntegerField(**strategy_bounds("max_unavailable"))
+    min_ready_seconds = serializers.IntegerField(**strategy_bounds("min_ready_seconds"))
+    progress_deadline_s = serializers.IntegerField(**strategy_bounds("progress_deadline_s"))
+    drain_timeout_s = serializers.FloatField(**strategy_bounds("drain_timeout_s"))
+    stop_grace_s = serializers.IntegerField(**strategy_bounds("stop_grace_s"))
     rollout = serializers.SerializerMethodField()
     lb_url = serializers.SerializerMethodField()
 
@@ -239,11 +245,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
         """A rollout must be able to move: ``max_surge`` and ``max_unavailable`` may not both be 0."""
         surge = attrs.get("max_surge", getattr(self.instance, "max_surge", 1))
         unavailable = attrs.get("max_unavailable", getattr(self.instance, "max_unavailable", 0))
-        if surge == 0 and unavailable == 0:
-            field = "max_surge" if "max_surge" in attrs else "max_unavailable"
-            raise serializers.ValidationError(
-                {field: ["max_surge and max_unavailable cannot both be 0: a rollout could never start"]}
-            )
+        if field := strategy.stall_field(attrs, surge, unavailable):
+            raise serializers.ValidationError({field: [strategy.STALLED]})
         return attrs
 
     @extend_schema_field(RolloutSerializer)

@@ -295,3 +295,90 @@ def test_with_the_engine_down_the_form_says_so_and_creates_nothing(admin: Client
     assert "The Docker engine is not answering" in applied
     assert "The Docker engine is not answering" in previewed and "No plan: the error above stops it." in previewed
     assert not Deployment.objects.exists()
+
+
+STRATEGY = {
+    "max_surge": "3",
+    "max_unavailable": "1",
+    "min_ready_seconds": "2",
+    "progress_deadline_s": "60",
+    "drain_timeout_s": "2.5",
+    "stop_grace_s": "5",
+    "auto_rollback": "false",
+}
+
+
+def test_the_edit_form_shows_and_saves_the_rollout_strategy_without_a_new_revision(admin: Client, image: Image) -> None:
+    deployment = deployments.create_deployment(
+        actor="tests", name="form-strategy", image=image, memory_limit_bytes=16 * 1024**2
+    )
+    url = f"/deployments/{deployment.pk}/edit/"
+    html = admin.get(url).content.decode()
+    assert 'id="rollout-strategy"' in html
+    assert re.search(r'name="max_surge"[^>]*value="1"', html)
+    assert re.search(r'name="progress_deadline_s"[^>]*value="120"', html)
+
+    same_spec = form_data(image, replicas="0", cpu_limit="0.5", container_port="")
+    response = admin.post(url, {**same_spec, **STRATEGY})
+
+    assert response.status_code == 302
+    deployment.refresh_from_db()
+    assert (deployment.max_surge, deployment.max_unavailable, deployment.min_ready_seconds) == (3, 1, 2)
+    assert (deployment.progress_deadline_s, deployment.drain_timeout_s, deployment.stop_grace_s) == (60, 2.5, 5)
+    assert deployment.auto_rollback is False
+    assert deployment.generation == 1  # the strategy is not the container spec: no rollout
+
+
+def test_a_form_posted_without_the_strategy_keeps_it(admin: Client, image: Image) -> None:
+    deployment = deployments.create_deployment(
+        actor="tests", name="form-keep", image=image, memory_limit_bytes=16 * 1024**2
+    )
+    deployments.update_deployment(deployment, actor="tests", max_surge=2, auto_rollback=False)
+
+    admin.post(f"/deployments/{deployment.pk}/edit/", form_data(image, replicas="0", cpu_limit="0.5"))
+
+    deployment.refresh_from_db()
+    assert deployment.max_surge == 2 and deployment.auto_rollback is False
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"max_surge": "0", "max_unavailable": "0"}, "max_surge", "cannot both be 0"),
+        ({"progress_deadline_s": "0"}, "progress_deadline_s", "1"),
+        ({"stop_grace_s": "-1"}, "stop_grace_s", "0"),
+        ({"max_unavailable": "x"}, "max_unavailable", "number"),
+    ],
+)
+def test_a_bad_strategy_is_refused_at_its_field_like_the_api_and_changes_nothing(
+    admin: Client, image: Image, changes: dict[str, str], field: str, message: str
+) -> None:
+    deployment = deployments.create_deployment(
+        actor="tests", name="form-bad-strategy", image=image, memory_limit_bytes=16 * 1024**2
+    )
+    before = Deployment.objects.values().get(pk=deployment.pk)
+
+    response = admin.post(
+        f"/deployments/{deployment.pk}/edit/", form_data(image, replicas="0", cpu_limit="0.5", **changes)
+    )
+    api = admin.patch(f"/api/deployments/{deployment.pk}/", changes, content_type="application/json")
+
+    assert response.status_code == 200 and message in field_error(response.content.decode(), field)
+    assert api.status_code == 400 and list(api.json()["fields"]) == [field]
+    assert Deployment.objects.values().get(pk=deployment.pk) == before
+
+
+def test_the_action_function_refuses_a_strategy_that_cannot_move_naming_the_field(image: Image) -> None:
+    deployment = deployments.create_deployment(
+        actor="tests", name="action-strategy", image=image, memory_limit_bytes=16 * 1024**2
+    )
+
+    with pytest.raises(deployments.InvalidInput) as stalled:
+        deployments.update_deployment(deployment, actor="tests", max_unavailable=0, max_surge=0)
+    with pytest.raises(deployments.InvalidInput) as late:
+        deployments.update_deployment(deployment, actor="tests", progress_deadline_s=0)
+
+    assert stalled.value.field == "max_surge" and late.value.field == "progress_deadline_s"
+    assert late.value.status == 400
+    deployment.refresh_from_db()
+    assert (deployment.max_surge, deployment.progress_deadline_s) == (1, 120)
