@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from containers import engine, hooks, quotas, reconcile, rollouts, strategy
 from containers.limits import replicas_problem
-from containers.locks import deployment_lock
+from containers.locks import deletion_intent, deployment_lock
 from containers.models import Container, Deployment, Image, record
 from containers.refusals import AdmissionRefused, Forbidden, InvalidInput, NotFound, Refused, refuse
 from tenancy.models import Organization, default_organization
@@ -309,8 +309,9 @@ def stop(deployment: Deployment, *, actor: str, converge_later: bool = True) -> 
 
 def delete_deployment(deployment: Deployment, *, actor: str) -> None:
     """Remove the deployment's containers and network, then the deployment; if the engine is down
-    nothing changes."""
-    with deployment_lock(deployment.pk):
+    nothing changes. A converge holding the deployment's lock through a rollout lets go at its next
+    step when it sees the deletion coming (locks.deletion_intent)."""
+    with deletion_intent(deployment.pk), deployment_lock(deployment.pk):
         observed = engine.list_containers(engine.deployment_labels(deployment.pk))
         reconcile.mark_removing([info.id for info in observed])
         for info in observed:

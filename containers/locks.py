@@ -1,6 +1,11 @@
 """A per-deployment lock held while reconciling, so two reconcilers never act on one deployment, and a
 per-job lock held for a periodic round (probes, autoscaling), so a slow round never overlaps the next.
 
+A deletion also holds a per-deployment *intent* lock while it waits for the deployment's lock: a
+converge holding that lock through a rollout (up to ROLLOUT_HOLD_S) sees it and lets go at its next
+step, so a DELETE does not wait for the rollout. Released with the deleter's connection or process,
+it never outlives an interrupted deletion.
+
 PostgreSQL: a session advisory lock, visible to every worker on every host.
 SQLite (the embedded default, one host): an ``flock`` on a file in ``LOCK_DIR``.
 """
@@ -18,6 +23,7 @@ from django.db import connection
 # First key of the two-key advisory lock: keeps our locks apart from anyone else's.
 _NAMESPACE = 0x0C0D
 _JOB_NAMESPACE = 0x0C0E
+_DELETING_NAMESPACE = 0x0C0F
 
 
 @contextmanager
@@ -29,6 +35,26 @@ def deployment_lock(deployment_id: int, *, blocking: bool = True) -> Iterator[bo
     else:
         with _file_lock(f"deployment-{deployment_id}", blocking) as acquired:
             yield acquired
+
+
+@contextmanager
+def deletion_intent(deployment_id: int) -> Iterator[None]:
+    """Say "this deployment is being deleted" while the block runs (see :func:`deletion_pending`)."""
+    if connection.vendor == "postgresql":
+        with _advisory_lock(_DELETING_NAMESPACE, deployment_id, True):
+            yield
+    else:
+        with _file_lock(f"deleting-{deployment_id}", True):
+            yield
+
+
+def deletion_pending(deployment_id: int) -> bool:
+    """Is someone deleting the deployment (holding :func:`deletion_intent`)? One cheap query or flock."""
+    if connection.vendor == "postgresql":
+        with _advisory_lock(_DELETING_NAMESPACE, deployment_id, False) as free:
+            return not free
+    with _file_lock(f"deleting-{deployment_id}", False) as free:
+        return not free
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from containers import engine, hooks, rollouts
+from containers import engine, hooks, locks, rollouts
 from containers.locks import deployment_lock
 from containers.models import Container, Deployment, Event, ReplicaSlot, record
 from orchestrator_site.processes import durations
@@ -273,9 +273,12 @@ def _check_ready_later(deployment_id: int) -> None:
 def _roll(deployment: Deployment, outcome: Outcome) -> Outcome:
     """Keep taking steps (each one a converge, ``ROLLOUT_STEP_S`` apart) while a rollout is under way, for up
     to ``ROLLOUT_HOLD_S`` (then the rest continues in a task queued for it, so no worker is held for ever),
-    or while the containers it started are not ready yet, for up to ``READY_WAIT_S`` (then the tick asks again)."""
+    or while the containers it started are not ready yet, for up to ``READY_WAIT_S`` (then the tick asks again);
+    at once when a deletion of the deployment is waiting for its lock."""
     started = time.monotonic()
     while True:
+        if locks.deletion_pending(deployment.pk):
+            break  # a deletion waits for this lock: it removes everything anyway
         if rollouts.rolling(deployment):
             limit = settings.ROLLOUT_HOLD_S
         elif outcome.created and rollouts.waiting_for_ready(deployment):
