@@ -16,15 +16,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
-# busybox-static: `manage.py bootstrap` builds the demo image from /bin/busybox. The plain Debian
-# base has no Python: Debian's python3 (3.11 in bookworm) then, the official image's otherwise.
+# busybox-static: `manage.py bootstrap` builds the demo image from /bin/busybox. haproxy: the
+# registry checks every config it writes with `haproxy -c` before the load balancer loads it (the
+# stack's haproxy service runs it). The plain Debian base has no Python: Debian's python3 (3.11 in
+# bookworm) then, the official image's otherwise. /var/lib/orchestrator-haproxy is HAPROXY_DIR in
+# compose.yaml (the haproxy-run volume, shared with the haproxy service): the app's user owns it.
 RUN set -eux; \
-    pkgs="busybox-static ca-certificates"; \
+    pkgs="busybox-static ca-certificates haproxy"; \
     command -v python3 >/dev/null || pkgs="$pkgs python3 python3-venv"; \
     apt-get update; \
     apt-get install -y --no-install-recommends $pkgs; \
     rm -rf /var/lib/apt/lists/*; \
-    useradd --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin app
+    useradd --uid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin app; \
+    install -d -o app -g app -m 0700 /var/lib/orchestrator-haproxy
 
 # --- venv: the hashed lock requirements.txt (rebuilt only when it changes) ------------------------
 # From the wheelhouse/ that scripts/images.sh fills with the host's pip (its index, proxy and CA

@@ -3,7 +3,8 @@
 :func:`sync` reads what the database wants (every live service, its healthy endpoints ready and
 its draining ones draining) and what HAProxy has (``show servers state``), then:
 
-- HAProxy not running: render the whole config from the database and start it;
+- HAProxy not running: render the whole config from the database and start it (with
+  ``HAPROXY_START=never`` only write it: a supervisor, or compose's haproxy service, starts HAProxy);
 - a service added or retired, or a backend out of slots: render and reload seamlessly;
 - otherwise only Runtime API commands (``set server … addr … port …``, ``… state …``).
 
@@ -115,6 +116,8 @@ def sync() -> SyncReport:
         want = desired()
         if not haproxy.alive():
             if settings.HAPROXY_START != "auto":
+                # Its supervisor starts it, on this config (make run's run_haproxy writes its own too).
+                _install(want, {})
                 raise haproxy.LoadBalancerDown("HAProxy is not running (HAPROXY_START=never: its supervisor starts it)")
             _install(want, {})
             report.started = haproxy.start()

@@ -118,3 +118,24 @@ def test_reconcile_and_the_tasks_that_wait_on_peers_have_separate_workers() -> N
     services = config()["services"]
     assert services["worker"]["command"][-1].endswith("-Q celery")
     assert "-Q peers" in services["peer-worker"]["command"][-1]
+
+
+def test_the_load_balancer_is_the_registrys_haproxy_on_the_hosts_loopback() -> None:
+    """The app writes HAProxy's config and drives its sockets on the haproxy-run volume; HAProxy runs in the
+    host's network namespace (frontends and the containers' published ports are on the host's 127.0.0.1),
+    as the app's uid, with that volume and nothing else."""
+    services = config(LB_ENABLED="")["services"]  # unset (the tests' own environment turns it off): the default
+    haproxy = services["haproxy"]
+    assert haproxy["network_mode"] == "host"
+    assert haproxy["user"] == "10001:10001"
+    assert [source.split(":")[0] for source in sources(haproxy)] == ["haproxy-run"]
+    assert "secrets" not in haproxy and "group_add" not in haproxy and "ports" not in haproxy
+    command = " ".join(haproxy["command"])
+    assert "-S /var/lib/orchestrator-haproxy/master.sock" in command
+    assert "-f /var/lib/orchestrator-haproxy/haproxy.cfg" in command
+    for name in ("web", "worker", "peer-worker", "beat", "watcher", "watch"):
+        env = services[name]["environment"]
+        assert env["LB_ENABLED"] == "1" and env["HAPROXY_START"] == "never", name
+        assert env["HAPROXY_DIR"] == "/var/lib/orchestrator-haproxy", name
+        assert any(source.startswith("haproxy-run") for source in sources(services[name])), name
+    assert config(LB_ENABLED="0")["services"]["worker"]["environment"]["LB_ENABLED"] == "0"

@@ -70,8 +70,8 @@ class Stack:
         env = {
             key: value
             for key, value in os.environ.items()
-            # The test run's own database and broker settings are not the stack's.
-            if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE")
+            # The test run's own database, broker and load balancer settings are not the stack's.
+            if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "LB_ENABLED")
         }
         env.update(
             COMPOSE_PROJECT_NAME=self.project,
@@ -225,6 +225,13 @@ def login(stack: Stack) -> requests.Session:
     return api
 
 
+def served(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def running_containers(session: requests.Session, stack: Stack) -> list[dict[str, Any]]:
     body = session.get(f"{stack.url}/containers", timeout=30).json()
     return [c for c in body["containers"] if c.get("status") == "running"]
@@ -292,6 +299,17 @@ def test_the_stack_comes_up_deploys_samples_survives_a_worker_restart_and_a_down
     # The watch server answers discovery queries with the same token.
     services = session.get(f"http://127.0.0.1:{stack.watch_port}/api/services/", timeout=30)
     assert services.status_code == 200, services.text
+    # The registry's HAProxy (host network, fed through the haproxy-run volume) balances the service.
+    listed = services.json()["services"]
+    assert len(listed) == 1 and listed[0]["lb_url"], services.text
+    wait_for(
+        lambda: served(listed[0]["lb_url"]),
+        timeout=60,
+        interval=0.5,
+        what=lambda: (
+            f"the demo served at {listed[0]['lb_url']}; haproxy: {stack.run('logs', '--tail', '20', 'haproxy').stdout}"
+        ),
+    )
 
     # --- sampled from the cgroup files inside the worker container; every component ok ------------
     since = time.time()

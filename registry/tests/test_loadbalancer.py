@@ -222,3 +222,20 @@ def test_a_drained_container_finishes_its_in_flight_slow_request_before_it_stops
     drained = next(i for i, (kind, message) in enumerate(kinds) if kind == "endpoint.status" and "draining" in message)
     removed = next(i for i, (kind, _) in enumerate(kinds) if kind == "container.removed")
     assert drained < removed
+
+
+def test_with_a_supervisor_starting_haproxy_a_sync_writes_the_config_it_starts_on(settings: Any) -> None:
+    """HAPROXY_START=never (make run's supervisord, compose's haproxy service): no HAProxy of ours is
+    started, but the registry's config is written for the one the supervisor starts."""
+    from registry import endpoints
+
+    settings.HAPROXY_START = "never"
+    endpoints.register(service="supervised", host="127.0.0.1", port=9501, actor="tests", status="healthy")
+    service = Service.objects.get(name="supervised")
+
+    with pytest.raises(haproxy.LoadBalancerDown):
+        loadbalancer.sync()
+
+    assert not haproxy.alive()
+    config = haproxy.config_path().read_text()
+    assert f"bind 127.0.0.1:{service.frontend_port}" in config and "127.0.0.1:9501 check" in config
