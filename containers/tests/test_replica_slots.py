@@ -126,6 +126,22 @@ def test_a_rolling_update_keeps_the_slots_and_their_counts(demo_image: Any) -> N
     assert restarts_of(deployment) == {1: 1, 2: 0}
 
 
+@pytest.mark.parametrize(("surge", "unavailable"), [(1, 0), (2, 1)])
+def test_a_rolling_update_of_several_replicas_leaves_no_hole_in_the_slots(
+    demo_image: Any, surge: int, unavailable: int
+) -> None:
+    """Surge containers share the slot of the old one they replace; whatever order the old ones go in,
+    the rollout ends on slots 1..replicas (never e.g. {1, 2, 3, 4, 6})."""
+    deployment = deploy(demo_image, f"slots-surge-{surge}", 5, max_surge=surge, max_unavailable=unavailable)
+
+    update_deployment(deployment, actor="tests", env={"REVISION": "2"})
+    reconcile.converge(deployment.pk)
+
+    rows = list(Container.objects.filter(deployment=deployment))
+    assert sorted((r.generation, r.slot) for r in rows) == [(2, n) for n in range(1, 6)]
+    assert {c.generation for c in on_engine(deployment)} == {2}
+
+
 def test_adopted_containers_and_rows_without_a_slot_get_one(demo_image: Any) -> None:
     deployment = deploy(demo_image, "slots-adopt", 2)
     Container.objects.filter(deployment=deployment, slot=1).delete()  # a fresh orchestrator: no row for it
