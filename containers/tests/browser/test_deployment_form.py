@@ -58,3 +58,31 @@ def test_a_name_that_is_no_dns_label_is_refused_in_plain_words(
     expect(console.locator("#id_name + small.error")).to_have_text(words)
     expect(console.get_by_text("slug")).to_have_count(0)
     assert not Deployment.objects.exists()
+
+
+def test_the_edit_form_changes_the_rollout_strategy_and_refuses_one_that_cannot_move(
+    console: Page, demo_image: Any
+) -> None:
+    from containers.deployments import create_deployment
+
+    deployment = create_deployment(
+        actor="tests", name="strategy", image=demo_image, replicas=0, memory_limit_bytes=16 * 1024**2
+    )
+    console.goto(f"/deployments/{deployment.pk}/edit/")
+    strategy = console.get_by_role("group", name="Rollout strategy")
+    strategy.get_by_label("Max surge").fill("0")
+    strategy.get_by_label("Max unavailable").fill("0")
+    console.get_by_role("button", name="Apply changes").click()
+
+    expect(console.get_by_label("Max surge")).to_have_attribute("aria-invalid", "true")
+    expect(console.locator("#id_max_surge + small.error")).to_contain_text("cannot both be 0")
+    deployment.refresh_from_db()
+    assert (deployment.max_surge, deployment.max_unavailable) == (1, 0)
+
+    console.get_by_label("Max surge").fill("2")
+    console.get_by_label("Automatic rollback").select_option(label="Off")
+    console.get_by_role("button", name="Apply changes").click()
+
+    expect(console).to_have_url(f"{console.url.split('/deployments/')[0]}/deployments/{deployment.pk}/")
+    deployment.refresh_from_db()
+    assert (deployment.max_surge, deployment.max_unavailable, deployment.auto_rollback) == (2, 0, False)
