@@ -147,6 +147,20 @@ def test_it_shows_50_a_page_and_keeps_the_filter_in_the_page_links(alice: Client
     assert 'href="/console/events/export.csv?actor=bob"' in body  # the export keeps the filter, not the page
 
 
+def test_a_long_log_is_counted_only_a_thousand_events_past_the_page(alice: Client) -> None:
+    many(1100, "deployment.scaled", "bob")
+
+    first = alice.get(PAGE).content.decode()
+    far = alice.get(PAGE, {"page": 22})
+
+    # 1,050 events past page 1 are enough to say there is more: no total, no "Last" link, the next page linked.
+    assert "More than 1050 events." in first and "Page 1</li>" in first
+    assert "Last" not in first and 'href="?page=2"' in first
+    # A page asked directly is counted that far: it knows it is the last.
+    assert rows_on(far) == 1100 - 21 * 50
+    assert "1100 events." in far.content.decode() and "Page 22 of 22" in far.content.decode()
+
+
 def test_the_csv_export_holds_exactly_the_filtered_rows_of_every_page(alice: Client) -> None:
     web = deployment("ev-csv")
     many(70, "deployment.scaled", "bob", deployment=web, before={"replicas": 1}, after={"replicas": 2})

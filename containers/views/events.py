@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.paginator import Paginator
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_GET
 
 from containers.filtersets import EventFilterSet
 from containers.models import Container, Deployment, Event
+from containers.views.paging import CappedPaginator
 from orchestrator_site.csvcells import safe_row
 from tenancy.access import access
 from tenancy.scope import scope
@@ -69,9 +69,12 @@ def filtered(request: HttpRequest, queryset: QuerySet[Event]) -> EventFilterSet:
 def event_list(request: HttpRequest) -> HttpResponse:
     filterset = filtered(request, events_queryset(request))
     valid = filterset.is_valid()
-    page = Paginator(filterset.qs if valid else Event.objects.none(), PAGE_SIZE).get_page(request.GET.get("page"))
-    # For the deployment select; a deleted deployment's id is still accepted (events outlive it).
-    deployments = list(scope(Deployment.objects.only("pk", "name"), access(request)).order_by("name"))
+    # Counted only a thousand events past the page: the event log grows without end.
+    asked = request.GET.get("page")
+    page = CappedPaginator(filterset.qs if valid else Event.objects.none(), PAGE_SIZE, asked).get_page(asked)
+    # For the deployment select, (pk, name) pairs: as many as there are deployments, so no model instances.
+    # A deleted deployment's id is still accepted (events outlive it).
+    deployments = list(scope(Deployment.objects.all(), access(request)).order_by("name").values_list("pk", "name"))
     # Kind names only (a fixed vocabulary), cached for everyone: no customer data in them.
     kinds = event_kinds()
     context = {
@@ -82,7 +85,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         "events": page.object_list,
         "filtering": any(value for key, value in request.GET.items() if key != "page"),
         "deployments": deployments,
-        "deployment_ids": {str(deployment.pk) for deployment in deployments},
+        "deployment_ids": {str(pk) for pk, _ in deployments},
     }
     return render(request, "containers/events/list.html", context, status=200 if valid else 400)
 
