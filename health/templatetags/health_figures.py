@@ -1,8 +1,15 @@
-"""Template filters for health figures: byte counts, percentages and ages as a console prints them."""
+"""Template filters for health figures: byte counts, percentages and ages as a console prints them; the fleet
+table's rows."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django import template
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -50,3 +57,51 @@ def age(seconds: float | None) -> str:
 def class_label(value: str) -> str:
     """A health class as shown: ``unknown`` (no sample yet) reads ``not sampled``."""
     return "not sampled" if value == "unknown" else value
+
+
+@register.simple_tag
+def fleet_rows(rows: Iterable[Any], warning_pct: float, critical_pct: float) -> SafeString:
+    """The fleet table's ``<tr>``s: rows from ``health.console.fleet_context`` (``figures``, ``health_class``,
+    ``age_s``, ``stale`` and ``deployment_name`` set on each container), every user-given name escaped.
+
+    Built in Python rather than by a template loop: 50 rows of eleven cells with a filter each cost more
+    than the page's queries and the rest of its template together (a missing figure is the slowest case
+    for the template language: each lookup on None raises and is retried).
+    """
+    meter = (
+        f'<meter min="0" max="100" low="{warning_pct}" high="{critical_pct}" optimum="0" value="{{:.2f}}"'
+        ' aria-hidden="true"></meter> '
+    )
+    return mark_safe("".join(_fleet_row(row, meter) for row in rows))
+
+
+def _fleet_row(c: Any, meter: str) -> str:
+    h = c.figures
+    cpu = memory = memory_pct = rx = tx = "—"
+    pids = sampled = "—"
+    if h is not None:
+        cpu = (meter.format(h.cpu_pct) if h.cpu_pct is not None else "") + pct(h.cpu_pct)
+        memory = size(h.memory_bytes)
+        if h.memory_limit_bytes:
+            memory += f' <span class="muted">/ {size(h.memory_limit_bytes)}</span>'
+        memory_pct = (meter.format(h.memory_pct) if h.memory_pct is not None else "") + pct(h.memory_pct)
+        rx, tx = size(h.net_rx_bytes), size(h.net_tx_bytes)
+        pids = "—" if h.pids is None else str(h.pids)
+    if c.age_s is not None:
+        taken = timezone.localtime(h.sampled_at).isoformat()
+        sampled = f'<span title="{taken}">{age(c.age_s)} ago</span>'
+        if c.stale:
+            sampled += ' <small class="muted">stale</small>'
+    name, health_class = escape(c.name), escape(c.health_class)
+    stale = ' class="stale"' if c.stale else ""
+    return (
+        f'<tr id="fleet-{c.pk}" data-class="{health_class}"{stale}>'
+        f'<td><span class="hclass hclass-{health_class}">{class_label(health_class)}</span></td>'
+        f'<td class="name"><a href="/deployments/{c.deployment_id}/">{escape(c.deployment_name)}</a></td>'
+        f'<th scope="row" class="name"><a href="/console/containers/{c.pk}/">{name}</a></th>'
+        f'<td class="count cpu">{cpu}</td><td class="count memory">{memory}</td>'
+        f'<td class="count memory-pct">{memory_pct}</td><td class="count">{rx}</td><td class="count">{tx}</td>'
+        f'<td class="count">{pids}</td><td class="count">{sampled}</td>'
+        f'<td class="charts"><a href="/console/health/containers/{c.pk}/" aria-label="Charts of {name}">Charts</a></td>'
+        "</tr>"
+    )
