@@ -28,6 +28,7 @@ from containers.models import Container, Deployment, Event
 from containers.views.events import events_queryset
 from containers.views.htmx import partial_of, refresh_when_logged_out
 from tenancy.access import Access, access
+from tenancy.roles import READ
 from tenancy.scope import scope
 
 RECENT_EVENTS = 10
@@ -50,7 +51,8 @@ def deployments_needing_a_look(who: Access) -> list[Deployment]:
     purpose: compiling subqueries and window functions cost the ORM more than running them.
     """
     # Each also carries running_count and containers_by_status for the template (set below, not fields).
-    rows = scope(Deployment.objects.select_related("image"), who)
+    # No env on the dashboard: deferred, it is not decrypted for each row.
+    rows = scope(Deployment.objects.select_related("image").defer("env"), who)
     deployments: list[Any] = list(rows.order_by(attention_first(), "name")[:DASHBOARD_DEPLOYMENTS])
     counts = (
         Container.objects.filter(deployment__in=[d.pk for d in deployments])
@@ -76,33 +78,68 @@ def by_state(rows: QuerySet, field: str, choices: list[tuple[str, str]]) -> list
 
 
 def summary(who: Access) -> dict[str, object]:
-    """Deployments and containers counted by state, and what the desired replicas reserve: three queries."""
-    reserved = scope(Deployment.objects.all(), who).aggregate(
-        deployments=Count("pk"),
-        desired=Sum("replicas"),
-        cpu=Sum(F("cpu_limit") * F("replicas")),
-        memory=Sum(F("memory_limit_bytes") * F("replicas")),
+    """Deployments and containers counted by state, and what the desired replicas reserve: two queries.
+
+    The deployments are counted and summed per state in one GROUP BY (a handful of rows), the totals
+    added up here: one query fewer than an aggregate beside the count by state.
+    """
+    per_state = (
+        scope(Deployment.objects.all(), who)
+        .order_by()
+        .values_list("state")
+        .annotate(
+            n=Count("pk"),
+            desired=Sum("replicas"),
+            cpu=Sum(F("cpu_limit") * F("replicas")),
+            memory=Sum(F("memory_limit_bytes") * F("replicas")),
+        )
     )
-    reserved["cpu"] = reserved["cpu"] or Decimal(0)
+    deployments: dict[str, int] = {}
+    desired, cpu, memory = 0, Decimal(0), 0
+    for state, n, state_desired, state_cpu, state_memory in per_state:
+        deployments[state] = n
+        desired += state_desired or 0
+        cpu += Decimal(state_cpu or 0)
+        memory += state_memory or 0
     containers = by_state(scope(Container.objects.all(), who), "status", Container.Status.choices)
     return {
-        "deployments_by_state": by_state(scope(Deployment.objects.all(), who), "state", Deployment.State.choices),
+        "deployments_by_state": [
+            (value, label.lower(), deployments[value])
+            for value, label in Deployment.State.choices
+            if deployments.get(value)
+        ],
         "containers_by_status": containers,
         "containers_running": next((count for value, _, count in containers if value == "running"), 0),
-        **reserved,
+        "deployments": sum(deployments.values()),
+        "desired": desired,
+        "cpu": cpu,
+        "memory": memory,
     }
 
 
 def deployments_context(request: HttpRequest) -> dict[str, object]:
     # The demo image is named in the empty state's example command.
     who = access(request)
+    figures = summary(who)
+    quota_rows: list[dict[str, Any]] = []
+    if who.organization:
+        # What a member's summary counts is exactly the organization's reservation: the quota rows reuse it
+        # (staff see every organization's deployments, a role without read none: theirs is counted apart).
+        reserved = reservation(figures) if not who.staff and who.can(READ) else None
+        quota_rows = quotas.organization_usage(who.organization, reserved)
     return {
         "deployments": deployments_needing_a_look(who),
-        "summary": summary(who),
+        "summary": figures,
         "demo_image": settings.DEMO_IMAGE,
-        # Each quota of the current organization, used vs allowed: two queries.
-        "quota_rows": quotas.organization_usage(who.organization) if who.organization else [],
+        # Each quota of the current organization, used vs allowed.
+        "quota_rows": quota_rows,
     }
+
+
+def reservation(figures: dict[str, Any]) -> quotas.Reserved:
+    return quotas.Reserved(
+        cpu=figures["cpu"], memory=figures["memory"], containers=figures["desired"], deployments=figures["deployments"]
+    )
 
 
 def recent_events(request: HttpRequest) -> QuerySet[Event]:

@@ -60,7 +60,8 @@ def one(request: HttpRequest, pk: int) -> Deployment:
 
 def filtered(request: HtmxHttpRequest) -> DeploymentFilterSet:
     # The same FilterSet as GET /api/deployments/, on the list's own queryset.
-    filterset = DeploymentFilterSet(request.GET or None, queryset=list_queryset(request))
+    # The list shows no env: not decrypting 25 of them saves a tenth of the page.
+    filterset = DeploymentFilterSet(request.GET or None, queryset=list_queryset(request).defer("env"))
     state = filterset.form.fields["state"]
     state.empty_label, state.choices = "any state", Deployment.State.choices  # the setter re-reads the label
     filterset.form.fields["image"].widget.attrs["placeholder"] = "team/web:1.2"
