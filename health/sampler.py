@@ -1,9 +1,10 @@
 """One sampling round: read every managed container's counters, classify it, write the results in bulk.
 
-A round costs one query for the containers (with their current health), one engine call (the
-list of our containers and their states), a few file reads per running container (or, for a
-remote engine, one stats API call each, in threads), then one INSERT for all snapshots and one
-upsert for all current figures, whatever the number of containers.
+A round costs one query for the containers (with their current health), a few file reads per
+running container (or, for a remote engine, one stats API call each, in threads), then one INSERT
+for all snapshots and one upsert for all current figures, whatever the number of containers. The
+engine is asked for the list of our containers only when a row's files did not read (stopped,
+removed, just died) or the engine is remote: a fleet that runs costs no engine call.
 
 CPU % needs two readings: each round keeps the cumulative CPU time it read in the container's
 :class:`ContainerHealth` row, and the next round (in whichever process) takes the delta.
@@ -110,21 +111,21 @@ class _Batch:
 
 
 def sample_round() -> RoundResult:
-    """Sample every managed container once. Raises ``EngineUnavailable`` if the engine does not answer."""
+    """Sample every managed container once. Raises ``EngineUnavailable`` if the engine must be asked (see
+    ``_read``) and does not answer."""
     started = time.perf_counter()
     result = RoundResult(started_at=timezone.now())
     rows = [_Row(*values) for values in Container.objects.order_by("pk").values_list(*ROW_FIELDS)]
+    readings, states = _read(rows)
     # Containers no longer on the engine are left out: the reconciler is about to forget their rows.
-    states = {info.id: info.state for info in engine.list_containers(engine.instance_labels())}
-    rows = [row for row in rows if row.docker_id in states]
-    readings = sources.read([row.docker_id for row in rows if states[row.docker_id] == "running"])
+    if states is not None:
+        rows = [row for row in rows if row.docker_id in states]
     thresholds = classify.Thresholds(settings.HEALTH_WARNING_PCT, settings.HEALTH_CRITICAL_PCT)
 
     batch = _Batch()
     for row in rows:
-        running = states[row.docker_id] == "running"
         reading = readings.get(row.docker_id)
-        if running and reading is None:
+        if reading is None and states is not None and states[row.docker_id] == "running":
             continue  # gone or unreadable since the list: no figures is better than made-up ones
         _sample_one(row, reading, thresholds, result, batch)
     _write(batch)
@@ -136,6 +137,32 @@ def sample_round() -> RoundResult:
     result.duration_s = time.perf_counter() - started
     _record(result)
     return result
+
+
+def _read(rows: list[_Row]) -> tuple[dict[str, Reading], dict[str, str] | None]:
+    """The readings of the running containers, and the engine's states of ours when it had to be asked
+    (None when it was not).
+
+    A local engine's running container is one whose cgroup files read: every row is tried, and when all
+    of them read (the steady state of a healthy fleet) the engine is not asked at all. Only a row that
+    did not read (stopped, removed, just died, or not readable from here) makes the round list our
+    containers once, to tell those apart; a remote engine is always listed.
+    """
+    layout = sources.local_layout()
+    if layout is None:
+        states = _states()
+        return sources.read([row.docker_id for row in rows if states.get(row.docker_id) == "running"]), states
+    readings = sources.read_cgroups(layout, [row.docker_id for row in rows])
+    if len(readings) == len(rows):
+        return readings, None
+    states = _states()
+    unread = [row.docker_id for row in rows if row.docker_id not in readings and states.get(row.docker_id) == "running"]
+    readings.update(sources.read_api(unread))
+    return readings, states
+
+
+def _states() -> dict[str, str]:
+    return {info.id: info.state for info in engine.list_containers(engine.instance_labels())}
 
 
 def _sample_one(
@@ -278,7 +305,11 @@ def _record(result: RoundResult) -> None:
     if root:
         disk = shutil.disk_usage(disk_path(root))
         detail["disk"] = {"path": str(disk_path(root)), "total_bytes": disk.total, "used_bytes": disk.used}
-    Heartbeat.objects.update_or_create(component=COMPONENT, defaults={"seen_at": result.started_at, "detail": detail})
+    # An UPDATE, and an INSERT only the first time (update_or_create locks and reads the row first).
+    if not Heartbeat.objects.filter(component=COMPONENT).update(seen_at=result.started_at, detail=detail):
+        Heartbeat.objects.update_or_create(
+            component=COMPONENT, defaults={"seen_at": result.started_at, "detail": detail}
+        )
     durations.observe("sampler", result.duration_s)
 
 

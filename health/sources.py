@@ -56,6 +56,33 @@ def reset_host() -> None:
         _host = None
 
 
+def local_layout() -> cgroups.Layout | None:
+    """The cgroup layout to read from, or None when a round must go through the engine (remote engine, or
+    ``HEALTH_SAMPLER_SOURCE=api``)."""
+    return None if settings.HEALTH_SAMPLER_SOURCE == "api" else host().layout
+
+
+def read_cgroups(layout: cgroups.Layout, container_ids: list[str]) -> dict[str, Reading]:
+    """A reading for each container whose cgroup files can be read: the running ones (a stopped or removed
+    container has none), no fallback."""
+    readings: dict[str, Reading] = {}
+    proc_root = Path(settings.HEALTH_PROC_ROOT)
+    for container_id in container_ids:
+        try:
+            readings[container_id] = cgroups.read(layout, container_id, proc_root)
+        except cgroups.Unreadable:
+            pass
+    return readings
+
+
+def read_api(container_ids: list[str]) -> dict[str, Reading]:
+    """Readings through the stats API for running containers whose files can't be read from here (none when the
+    source is pinned to ``cgroup``)."""
+    if not container_ids or settings.HEALTH_SAMPLER_SOURCE == "cgroup":
+        return {}
+    return stats_api.read_all(container_ids, settings.HEALTH_STATS_API_THREADS)
+
+
 def read(container_ids: list[str]) -> dict[str, Reading]:
     """A reading for each running container that can be read: cgroup files first, else the stats API."""
     source = settings.HEALTH_SAMPLER_SOURCE
