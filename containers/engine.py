@@ -429,8 +429,8 @@ def inspect_container(container_id: str) -> ContainerDetail:
         image_id=str(attrs.get("Image", "")),
     )
     nano_cpus = host_config.get("NanoCpus") or 0
-    if not nano_cpus and host_config.get("CpuQuota") and host_config.get("CpuPeriod"):
-        # Set after the start by run_container (CFS quota and period rather than NanoCpus).
+    if not nano_cpus and (host_config.get("CpuQuota") or 0) > 0 and host_config.get("CpuPeriod"):
+        # Set after the start by run_container (CFS quota and period rather than NanoCpus); 0 or -1: none.
         nano_cpus = int(host_config["CpuQuota"] * 1e9 / host_config["CpuPeriod"])
     return ContainerDetail(
         info=info,
@@ -526,6 +526,18 @@ def limit_cpu(container_id: str, cpus: float) -> None:
         client().api.update_container(
             container_id, cpu_period=CPU_PERIOD_US, cpu_quota=max(1000, round(cpus * CPU_PERIOD_US))
         )
+
+
+def ensure_cpu_limit(container_id: str, cpus: float) -> bool:
+    """Hold the container to ``cpus`` cores if it runs without any CPU limit; True if it had none.
+
+    :func:`run_container` sets the limit right after the start: a process killed in between leaves a
+    container without one, which the reconciler adopts and passes here (one inspect, an update only then).
+    """
+    if inspect_container(container_id).cpu_limit is not None:
+        return False
+    limit_cpu(container_id, cpus)
+    return True
 
 
 _disk_limit: dict[str, bool] = {}

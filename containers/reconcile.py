@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import F
@@ -435,12 +436,11 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
                 slot=slot,
                 restart_count=slot_restarts(deployment, slot),
             )
+            message = f"adopted {info.name}, already on the engine"
+            if _limit_adopted(deployment, info):
+                message += f" without a CPU limit: held to {cores(deployment.cpu_limit)} CPU"
             record(
-                "container.adopted",
-                actor=ACTOR,
-                deployment=deployment,
-                container_docker_id=info.id,
-                message=f"adopted {info.name}, already on the engine",
+                "container.adopted", actor=ACTOR, deployment=deployment, container_docker_id=info.id, message=message
             )
         elif (known.status, known.host_port, known.exit_code) != (info.state, info.host_port, info.exit_code):
             known.status, known.host_port, known.exit_code = info.state, info.host_port, info.exit_code
@@ -451,6 +451,22 @@ def _sync_rows(deployment: Deployment, observed: list[engine.ContainerInfo], row
             row.restart_count = slot_restarts(deployment, row.slot)
             row.save(update_fields=["slot", "restart_count", "updated_at"])
     return vacated
+
+
+def _limit_adopted(deployment: Deployment, info: engine.ContainerInfo) -> bool:
+    """Give an adopted container its CPU limit if it has none (a worker killed between a start and the
+    limit that follows it): True if it had none. A container gone meanwhile is the next converge's."""
+    try:
+        return engine.ensure_cpu_limit(info.id, float(deployment.cpu_limit))
+    except engine.EngineUnavailable:
+        raise
+    except engine.EngineError as exc:
+        log.warning("checking the CPU limit of adopted %s failed: %s", info.name, exc)
+        return False
+
+
+def cores(value: Decimal) -> str:
+    return format(value.normalize(), "f")
 
 
 def held_slots(rows: Mapping[str, Container]) -> set[int]:

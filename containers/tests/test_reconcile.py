@@ -108,6 +108,26 @@ def test_containers_that_already_run_are_adopted_not_duplicated(demo_image: Any)
     assert Event.objects.filter(kind="container.adopted", deployment=deployment).count() == 2
 
 
+def test_a_container_left_without_its_cpu_limit_is_adopted_with_it(demo_image: Any) -> None:
+    deployment = deploy(demo_image, "rc-unlimited", 1, converge=False)
+    # What a worker killed between a container's start and its CPU limit leaves: ours, running, no limit, no row.
+    started = engine.run_container(reconcile.container_spec(deployment))
+    docker_cli("update", "--cpu-quota", "-1", started.info.id)
+    assert engine.inspect_container(started.info.id).cpu_limit is None
+
+    outcome = reconcile.converge(deployment.pk)
+
+    assert outcome is not None and outcome.created == []
+    assert engine.inspect_container(started.info.id).cpu_limit == pytest.approx(float(deployment.cpu_limit))
+    adopted = Event.objects.get(kind="container.adopted", container_docker_id=started.info.id)
+    assert "without a CPU limit" in adopted.message
+    # A container that has its limit is adopted as it is, not updated.
+    Container.objects.filter(deployment=deployment).delete()
+    reconcile.converge(deployment.pk)
+    again = Event.objects.filter(kind="container.adopted", container_docker_id=started.info.id).latest("id")
+    assert "without a CPU limit" not in again.message
+
+
 def test_two_reconcilers_at_once_never_start_duplicates(demo_image: Any) -> None:
     deployment = deploy(demo_image, "rc-race", 4, converge=False)
     barrier = threading.Barrier(3)
