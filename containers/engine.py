@@ -498,7 +498,34 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
             storage_opt=storage_opt,
             network_mode=spec.network or None,
         )
-        created = api.create_container(
+    created = _create(spec, host_config)
+    try:
+        with translate_errors():
+            api.start(created["Id"])
+    except ContainerNotFound as exc:
+        # The engine checks the network at the start. One this process knew was removed meanwhile (another
+        # process's sweep): make it again, and the container with it.
+        with contextlib.suppress(EngineError):
+            remove_container(created["Id"])
+        if not spec.network or "network" not in str(exc):
+            raise
+        _forget_network(spec.network)
+        ensure_network(spec.network, spec.network_labels)
+        created = _create(spec, host_config)
+        with translate_errors():
+            api.start(created["Id"])
+    try:
+        limit_cpu(created["Id"], spec.cpu_limit)
+    except EngineError:
+        with contextlib.suppress(EngineError):
+            remove_container(created["Id"])
+        raise
+    return inspect_container(created["Id"])
+
+
+def _create(spec: ContainerSpec, host_config: dict[str, Any]) -> dict[str, Any]:
+    with translate_errors():
+        created: dict[str, Any] = client().api.create_container(
             spec.image,
             command=spec.command or None,
             name=spec.name,
@@ -507,14 +534,7 @@ def run_container(spec: ContainerSpec) -> ContainerDetail:
             ports=[spec.container_port] if spec.container_port else None,
             host_config=host_config,
         )
-        api.start(created["Id"])
-    try:
-        limit_cpu(created["Id"], spec.cpu_limit)
-    except EngineError:
-        with contextlib.suppress(EngineError):
-            remove_container(created["Id"])
-        raise
-    return inspect_container(created["Id"])
+    return created
 
 
 CPU_PERIOD_US = 100_000  # the CFS default; 0.01 CPU is then the smallest quota the kernel takes (1 ms)
@@ -561,6 +581,9 @@ def disk_limit_supported() -> bool:
 
 
 _network_lock = threading.Lock()
+# The deployment networks this process has seen exist: a replacement's start then asks nothing about its
+# network (one engine call fewer, and no lock shared by a converge's parallel creates).
+_networks_known: set[str] = set()
 
 
 def ensure_network(name: str, labels: dict[str, str]) -> None:
@@ -571,11 +594,18 @@ def ensure_network(name: str, labels: dict[str, str]) -> None:
     (a converge starts containers in parallel threads; other processes are kept out by the
     deployment's lock).
     """
+    if name in _networks_known:
+        return
     with _network_lock, translate_errors():
         # The engine's name filter matches substrings: compare exactly.
-        if any(n.get("Name") == name for n in client().api.networks(names=[name])):
-            return
-        client().api.create_network(name, driver="bridge", labels=labels, check_duplicate=True)
+        if not any(n.get("Name") == name for n in client().api.networks(names=[name])):
+            client().api.create_network(name, driver="bridge", labels=labels, check_duplicate=True)
+        _networks_known.add(name)
+
+
+def _forget_network(name: str) -> None:
+    with _network_lock:
+        _networks_known.discard(name)
 
 
 def list_networks(labels: dict[str, str]) -> list[str]:
@@ -588,6 +618,7 @@ def list_networks(labels: dict[str, str]) -> list[str]:
 def remove_network(name: str) -> None:
     """Remove the network(s) named ``name``; none is not an error. One still in use (a container being
     removed) is refused by the engine (:class:`EngineError`): the orphan sweep tries again."""
+    _forget_network(name)
     with translate_errors():
         for network in client().api.networks(names=[name]):
             if network.get("Name") == name:

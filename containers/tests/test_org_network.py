@@ -68,3 +68,25 @@ def test_deleting_an_organization_removes_its_containers_and_networks(
     with pytest.raises(engine.ContainerNotFound):
         engine.inspect_container(container.docker_id)
     assert not Organization.objects.filter(pk=alpha.pk).exists()
+
+
+def test_a_network_removed_behind_the_processs_back_is_made_again_for_the_next_container(
+    demo_image: Any, remove_test_containers: None
+) -> None:
+    from containers import reconcile
+
+    deployment = deploy(demo_image, "net-again")
+    first = deployment.containers.get()
+    name = deployment.network_name()
+    # This process knows the network; another process's clean-up removes it (and the container on it).
+    docker_cli("rm", "-f", first.docker_id)
+    docker_cli("network", "rm", name)
+
+    reconcile.converge(deployment.pk)
+
+    replacement = deployment.containers.get()
+    assert replacement.docker_id != first.docker_id
+    assert engine.inspect_container(replacement.docker_id).networks == (name,)
+    network = _network(name)
+    assert network is not None and set(network["Containers"]) == {replacement.docker_id}
+    assert len(engine.list_containers(engine.deployment_labels(deployment.pk))) == 1
