@@ -1,5 +1,11 @@
 """Follow the engine's event stream and turn container deaths into immediate reconciles.
 
+A death is converged here, in one of a few threads (``WATCHER_CONVERGE_THREADS``), as a node agent
+heals what runs on its node: the replacement starts without waiting for the broker to hand a task to a
+worker that may be busy. The deployment's lock keeps it from running beside a worker's converge of the
+same deployment. When those threads are all busy, or a converge here fails, the death goes to the
+workers through the broker as before (they retry while the engine is away).
+
 The stream can drop messages (and is gone while the engine restarts), so the beat tick
 stays the safety net; after every reconnect a full reconcile catches up on what was missed.
 """
@@ -8,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 from containers import engine
 from containers.models import Container
@@ -31,18 +39,60 @@ def handle(event: engine.EngineEvent) -> int | None:
     if not raw.isdigit() or ours(event):
         return None
     if event.action == "die":
-        # What the event says (which container, its exit code, when) travels with the task, so the converge
+        # What the event says (which container, its exit code, when) travels with the converge, so it
         # need not wait for the engine to finish recording the death before it starts a replacement.
         code = event.labels.get("exitCode", "")
-        converge_deployment.delay(
+        heal(
             int(raw),
             died=event.container_id,
             exit_code=int(code) if code.lstrip("-").isdigit() else None,
             died_at_ns=event.time_nano,
         )
     else:
-        converge_deployment.delay(int(raw), died=event.container_id if event.action != "destroy" else "")
+        heal(int(raw), died=event.container_id if event.action != "destroy" else "")
     return int(raw)
+
+
+class Healer:
+    """Converges in this process, in at most ``threads`` threads at once; None when the broker must take it."""
+
+    def __init__(self, threads: int) -> None:
+        self.free = threading.BoundedSemaphore(threads)
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="watcher-converge")
+
+    def submit(self, deployment_id: int, arguments: dict[str, Any]) -> bool:
+        if not self.free.acquire(blocking=False):
+            return False
+        self.pool.submit(self._converge, deployment_id, arguments)
+        return True
+
+    def _converge(self, deployment_id: int, arguments: dict[str, Any]) -> None:
+        try:
+            converge_deployment(deployment_id, **arguments)  # the task's body, run here
+        except Exception:
+            # The workers retry while the engine is away, and a failure here must not be lost.
+            log.exception("converging deployment %s here failed; handing it to the workers", deployment_id)
+            converge_deployment.delay(deployment_id, **arguments)
+        finally:
+            connection.close()  # this thread's own connection: threads are reused, connections not kept
+            self.free.release()
+
+
+_healer: Healer | None = None
+_healer_lock = threading.Lock()
+
+
+def heal(deployment_id: int, **arguments: Any) -> None:
+    """Converge the deployment for what an event said: here when a thread is free, else through the broker."""
+    global _healer
+    threads = settings.WATCHER_CONVERGE_THREADS
+    if threads > 0:
+        with _healer_lock:
+            if _healer is None:
+                _healer = Healer(threads)
+        if _healer.submit(deployment_id, arguments):
+            return
+    converge_deployment.delay(deployment_id, **arguments)
 
 
 def ours(event: engine.EngineEvent) -> bool:

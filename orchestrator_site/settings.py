@@ -486,6 +486,9 @@ CRASH_WINDOW_S = envfloat("CRASH_WINDOW_S", 10.0, minimum=0.0)
 BACKOFF_BASE_S = envfloat("BACKOFF_BASE_S", 1.0, minimum=0.0)
 BACKOFF_CAP_S = envfloat("BACKOFF_CAP_S", 300.0, minimum=0.0)
 RECONCILE_PARALLELISM = envint("RECONCILE_PARALLELISM", 8, minimum=1)
+# The watcher converges a death itself, in up to this many threads (no broker hop before the replacement
+# starts); a death that finds them all busy goes to the workers through the broker. 0: always the broker.
+WATCHER_CONVERGE_THREADS = envint("WATCHER_CONVERGE_THREADS", 4, minimum=0)
 DEMO_IMAGE = envstr("DEMO_IMAGE", "orchestrator-demo:latest")
 # Each deployment's containers on their own bridge network (created on demand, removed with it).
 DEPLOYMENT_NETWORKS = envbool("DEPLOYMENT_NETWORKS", True)

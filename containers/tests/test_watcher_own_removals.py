@@ -94,3 +94,24 @@ def test_a_container_killed_or_removed_from_outside_is_converged(demo_image: Ima
     destroy = next(e for e in seen if e.action == "destroy" and e.container_id == removed.docker_id)
     assert not watcher.ours(die)
     assert not watcher.ours(destroy)
+
+
+def test_a_death_is_converged_by_the_watcher_itself_without_a_worker(demo_image: Image, settings: Any) -> None:
+    settings.WATCHER_CONVERGE_THREADS = 2
+    deployment = deploy(demo_image, "watch-heal", 2)
+    victim = Container.objects.filter(deployment=deployment).first()
+    assert victim is not None
+    seen = events_during(
+        deployment.pk, lambda: docker_cli("kill", victim.docker_id), until="die", container_id=victim.docker_id
+    )
+    die = next(e for e in seen if e.action == "die" and e.container_id == victim.docker_id)
+
+    # No worker runs in this test: only a converge in the watcher's own thread can replace it.
+    assert watcher.handle(die) == deployment.pk
+
+    def healed() -> bool:
+        rows = Container.objects.filter(deployment=deployment, status="running")
+        return rows.count() == 2 and not rows.filter(docker_id=victim.docker_id).exists()
+
+    wait_for(healed, timeout=30, what="the watcher's converge to replace the killed container")
+    assert len([c for c in engine.list_containers(engine.deployment_labels(deployment.pk)) if c.running]) == 2
