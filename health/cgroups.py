@@ -196,13 +196,23 @@ def _read_v1(layout: Layout, container_id: str, proc_root: str) -> Reading:
         memory_usage_bytes=int(_text(f"{memory}/memory.usage_in_bytes")),
         # total_* includes child cgroups; a container's cgroup has none, but that is docker's choice too.
         memory_inactive_file_bytes=inactive if inactive is not None else (_keyed(stat, "inactive_file") or 0),
-        memory_limit_bytes=parse_limit(_text(f"{memory}/memory.limit_in_bytes")),
+        memory_limit_bytes=_limit_v1(stat, memory),
         pids=int(pids) if pids is not None else None,
         net_rx_bytes=rx,
         net_tx_bytes=tx,
         blk_read_bytes=read_bytes,
         blk_write_bytes=write_bytes,
     )
+
+
+def _limit_v1(stat: str, memory: str) -> int | None:
+    """The memory limit: ``memory.stat``'s ``hierarchical_memory_limit`` (the container's own limit, its
+    parents being unlimited), already read, so a file fewer to open per container and round; else
+    ``memory.limit_in_bytes``."""
+    limit = _keyed(stat, "hierarchical_memory_limit")
+    if limit is None:
+        return parse_limit(_text(f"{memory}/memory.limit_in_bytes"))
+    return None if limit >= _NO_LIMIT else limit
 
 
 def _read_v2(layout: Layout, container_id: str, proc_root: str) -> Reading:

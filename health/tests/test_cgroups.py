@@ -88,6 +88,26 @@ def test_it_reads_every_figure_on_cgroup_v1(tmp_path: Path, driver: str, leaf: s
     assert abs(reading.at - time.time()) < 5
 
 
+def test_on_cgroup_v1_the_memory_limit_comes_from_memory_stat_when_it_has_it(tmp_path: Path) -> None:
+    root = tmp_path / "cgroup"
+    files = {name: dict(controller) for name, controller in V1_FILES.items()}
+    del files["memory"]["memory.limit_in_bytes"]  # not opened: memory.stat says it
+    files["memory"]["memory.stat"] += f"hierarchical_memory_limit {32 * MIB}\nhierarchical_memsw_limit {32 * MIB}\n"
+    for controller, controller_files in files.items():
+        write(root / controller / f"docker/{CID}", controller_files)
+    unlimited = {
+        **files["memory"],
+        "memory.stat": "total_inactive_file 0\nhierarchical_memory_limit 9223372036854771712\n",
+    }
+    other = "f" * 64
+    for controller, controller_files in {**files, "memory": unlimited}.items():
+        write(root / controller / f"docker/{other}", controller_files)
+    layout = cgroups.detect("1", "cgroupfs", root)
+
+    assert cgroups.read(layout, CID, proc_with_net(tmp_path)).memory_limit_bytes == 32 * MIB
+    assert cgroups.read(layout, other, proc_with_net(tmp_path)).memory_limit_bytes is None
+
+
 @pytest.mark.parametrize(
     ("driver", "leaf"), [("cgroupfs", f"docker/{CID}"), ("systemd", f"system.slice/docker-{CID}.scope")]
 )
