@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, QuerySet, Sum, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -51,19 +51,21 @@ def deployments_needing_a_look(who: Access) -> list[Deployment]:
     purpose: compiling subqueries and window functions cost the ORM more than running them.
     """
     # Each also carries running_count and containers_by_status for the template (set below, not fields).
-    # No env on the dashboard: deferred, it is not decrypted for each row.
-    rows = scope(Deployment.objects.select_related("image").defer("env"), who)
+    rows = scope(Deployment.objects.select_related("image"), who)
     deployments: list[Any] = list(rows.order_by(attention_first(), "name")[:DASHBOARD_DEPLOYMENTS])
     counts = (
         Container.objects.filter(deployment__in=[d.pk for d in deployments])
         .order_by()
-        .values_list("deployment_id", "status")
-        # Running counts only the current generation: one being replaced by a new spec does not count.
-        .annotate(n=Count("pk"), current=Count("pk", filter=Q(generation=F("deployment__generation"))))
+        .values_list("deployment_id", "status", "generation")
+        .annotate(n=Count("pk"))
     )
+    generation = {d.pk: d.generation for d in deployments}
     by_deployment: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
-    for deployment_id, status, n, current in counts:
-        by_deployment[deployment_id][status] = (n, current)
+    for deployment_id, status, container_generation, n in counts:
+        total, current = by_deployment[deployment_id].get(status, (0, 0))
+        # Running counts only the current generation: one being replaced by a new spec does not count.
+        current += n if container_generation == generation[deployment_id] else 0
+        by_deployment[deployment_id][status] = (total + n, current)
     for deployment in deployments:
         statuses = by_deployment[deployment.pk]
         deployment.running_count = statuses.get(Container.Status.RUNNING, (0, 0))[1]
