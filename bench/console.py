@@ -10,7 +10,8 @@ would be no fair floor: it renders no template at all).
 
 Each page's queries are counted twice: with a tenth of the rows first, then with all of them; the
 counts must be equal (no query per row). The last line is one JSON object with the figures (each
-page with its own trivial median and ratio).
+page with its own trivial median and ratio; ``<page>_cpu_ratio``: the same ratio in this process's CPU
+time, which a busy machine disturbs less than wall time).
 Run: .venv/bin/python bench/console.py [--containers N] [--events N]
 """
 
@@ -111,24 +112,31 @@ def queries(client: Client, path: str) -> int:
     return len(captured)
 
 
-def timed_ms(client: Client, path: str) -> float:
-    began = time.perf_counter()
+def timed_ms(client: Client, path: str) -> tuple[float, float]:
+    """Wall and CPU milliseconds of one render."""
+    began, cpu = time.perf_counter(), time.process_time()
     response = client.get(path)
-    took = (time.perf_counter() - began) * 1000
+    took, cpu_took = (time.perf_counter() - began) * 1000, (time.process_time() - cpu) * 1000
     if response.status_code != 200:
         raise SystemExit(f"GET {path} answered {response.status_code}")
-    return took
+    return took, cpu_took
 
 
-def side_by_side(client: Client, path: str) -> tuple[float, float]:
+def side_by_side(client: Client, path: str) -> tuple[float, float, float, float]:
     """Medians (ms) of ``path`` and of the trivial view, rendered alternately: on a shared machine a burst
-    of load then hits both alike, instead of whichever was being measured at the time."""
+    of load then hits both alike, instead of whichever was being measured at the time. Wall time first,
+    then this process's CPU time (which other processes' load disturbs less) of the same renders."""
     page, trivial = [], []
     for _ in range(RUNS + 2):
         page.append(timed_ms(client, path))
         trivial.append(timed_ms(client, TRIVIAL))
     # The first two warm caches and are not counted.
-    return statistics.median(page[2:]), statistics.median(trivial[2:])
+    return (
+        statistics.median(t for t, _ in page[2:]),
+        statistics.median(t for t, _ in trivial[2:]),
+        statistics.median(c for _, c in page[2:]),
+        statistics.median(c for _, c in trivial[2:]),
+    )
 
 
 def main() -> None:
@@ -153,17 +161,19 @@ def main() -> None:
     rows = (Container.objects.count(), Event.objects.count())
     print(f"{rows[0]} containers in {Deployment.objects.count()} deployments, {rows[1]} events")
 
-    figures: dict[str, float | int] = {"containers": rows[0], "events": rows[1]}
+    figures: dict[str, float | int | None] = {"containers": rows[0], "events": rows[1]}
     for name, path in PAGES.items():
-        took, trivial = side_by_side(client, path)
+        took, trivial, cpu, trivial_cpu = side_by_side(client, path)
         count = queries(client, path)
         figures[f"{name}_ms"] = round(took, 2)
         figures[f"{name}_trivial_ms"] = round(trivial, 2)
         figures[f"{name}_ratio"] = round(took / trivial, 2)
         figures[f"{name}_queries"] = count
+        figures[f"{name}_cpu_ratio"] = round(cpu / trivial_cpu, 2) if trivial_cpu else None
         print(
             f"{name} ({path}): {took:.2f} ms, trivial view beside it {trivial:.2f} ms, {took / trivial:.1f}x; "
-            f"{count} queries ({small[name]} with {small_rows[0]} containers and {small_rows[1]} events)"
+            f"{count} queries ({small[name]} with {small_rows[0]} containers and {small_rows[1]} events); "
+            f"CPU {cpu:.2f} ms vs {trivial_cpu:.2f} ms"
         )
     figures["queries_constant"] = all(queries(client, path) == small[name] for name, path in PAGES.items())
     print(json.dumps(figures))
