@@ -40,6 +40,13 @@ def horizontal_overflow(page: Page) -> int:
 
 
 PHONE_WIDTH, PHONE_HEIGHT = 390, 844
+# The first elements reaching past the window's right edge (outside a scrolling wrapper): what a
+# failed width check names, so a layout that depends on the moment's data can be fixed from the log.
+TOO_WIDE = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.overflow-auto'))
+  .slice(0, 6)
+  .map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} "${
+    (e.textContent || '').trim().slice(0, 40)}" right=${Math.round(e.getBoundingClientRect().right)}`)"""
 
 
 def look_at_phone(page: Page, name: str) -> None:
@@ -48,8 +55,11 @@ def look_at_phone(page: Page, name: str) -> None:
     try:
         page.wait_for_load_state("networkidle")
         overflow = int(page.evaluate("document.documentElement.scrollWidth")) - PHONE_WIDTH
-        assert overflow <= 0, f"{page.url} scrolls sideways by {overflow} px at {PHONE_WIDTH} px"
-        save_screenshot(page, f"{name}-phone", width=PHONE_WIDTH)
+        shot = save_screenshot(page, f"{name}-phone", width=PHONE_WIDTH)
+        assert overflow <= 0, (
+            f"{page.url} scrolls sideways by {overflow} px at {PHONE_WIDTH} px; "
+            f"too wide: {page.evaluate(TOO_WIDE)} (screenshot {shot})"
+        )
     finally:
         page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
 
