@@ -15,6 +15,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -159,9 +160,17 @@ class Hub:
                     listener = None
             except Exception as exc:  # the database went away: reconnect and carry on
                 log.warning("registry watch: %s", exc)
-                close_old_connections()
-                connection.close()
+                self._drop_connection()
                 time.sleep(max(settings.DISCOVERY_POLL_S, 0.5))
+
+    @staticmethod
+    def _drop_connection() -> None:
+        """Forget this thread's database connection. Checking a connection to a database that is
+        down raises too, and that must not end the thread: it is what keeps every watcher's index."""
+        with suppress(Exception):
+            close_old_connections()
+        with suppress(Exception):
+            connection.close()
 
     @staticmethod
     def _listen() -> notifications.Listener | None:
