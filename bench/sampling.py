@@ -50,7 +50,7 @@ import docker  # noqa: E402  the baselines talk to the engine directly, as a use
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from containers import reconcile  # noqa: E402
+from containers import instance_cleanup, reconcile  # noqa: E402
 from containers.demo_image import ensure_demo_image  # noqa: E402
 from containers.models import Container, Deployment  # noqa: E402
 from health import sampler, sources  # noqa: E402
@@ -179,8 +179,8 @@ def main() -> None:
         if engine_pct is not None:
             print(f"  (dockerd over the same window, its own background work included: {engine_pct:.2f} %)")
     finally:
-        for info in client.api.containers(all=True, filters={"label": f"orchestrator.instance={INSTANCE}"}):
-            client.api.remove_container(info["Id"], force=True)
+        # Its containers, then its deployment's network (left behind, it held one of the engine's few address pools).
+        instance_cleanup.remove_all()
         container_ids = list(Container.objects.filter(deployment=deployment).values_list("pk", flat=True))
         for model in (Snapshot, MinuteRollup, HourRollup):
             model.objects.filter(container_id__in=container_ids).delete()
