@@ -141,6 +141,16 @@ def _unused_networks_go(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _no_registry_watch_left() -> Iterator[None]:
+    """A test that made a blocking discovery query started this process's watch thread: end it with
+    the test, so it never polls a database the next test may not use, or one being dropped at the end."""
+    yield
+    from registry import watch
+
+    watch.stop()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Failed-token counts live in the cache: one test's deliberate failures must not throttle the next."""
     from django.core.cache import cache

@@ -51,6 +51,7 @@ class Hub:
         self._global: int | None = None
         self._waiters: dict[str, set[Waiter]] = defaultdict(set)
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._last_poll = 0.0
         self._snapshots: dict[str, discovery.Snapshot] = {}
 
@@ -136,32 +137,56 @@ class Hub:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
+            self._stopping.clear()
             self._thread = threading.Thread(target=self._run, name="registry-watch", daemon=True)
             self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the thread (it closes its database connection); the next waiter starts it again.
+        For a process that outlives its database, such as a test run dropping its test database."""
+        with self._lock:
+            thread = self._thread
+        if thread is None or not thread.is_alive():
+            return
+        self._stopping.set()
+        thread.join(timeout)
 
     def _run(self) -> None:
         listener: notifications.Listener | None = None
         listen_at = 0.0  # when to (re)try subscribing; the poll goes on meanwhile
-        while True:
-            try:
-                if listener is None and time.monotonic() >= listen_at:
-                    listener = self._listen()
-                    listen_at = time.monotonic() + LISTEN_RETRY_S
-                self.poll()
-                if listener is None:
-                    time.sleep(settings.DISCOVERY_POLL_S)
-                    continue
-                try:
-                    # Returns at the first notification or after the poll interval, whichever comes first.
-                    listener.wait(settings.DISCOVERY_POLL_S)
-                except Exception as exc:  # the notification source went away: poll until it is back
-                    log.warning("registry watch: notifications lost: %s", exc)
+        try:
+            while not self._stopping.is_set():
+                listener, listen_at = self._step(listener, listen_at)
+        finally:
+            if listener is not None:
+                with suppress(Exception):
                     listener.close()
-                    listener = None
-            except Exception as exc:  # the database went away: reconnect and carry on
-                log.warning("registry watch: %s", exc)
-                self._drop_connection()
-                time.sleep(max(settings.DISCOVERY_POLL_S, 0.5))
+            self._drop_connection()
+
+    def _step(
+        self, listener: notifications.Listener | None, listen_at: float
+    ) -> tuple[notifications.Listener | None, float]:
+        """One poll, then a wait for a notification or the poll interval; what to listen with next."""
+        try:
+            if listener is None and time.monotonic() >= listen_at:
+                listener = self._listen()
+                listen_at = time.monotonic() + LISTEN_RETRY_S
+            self.poll()
+            if listener is None:
+                self._stopping.wait(settings.DISCOVERY_POLL_S)
+                return listener, listen_at
+            try:
+                # Returns at the first notification or after the poll interval, whichever comes first.
+                listener.wait(settings.DISCOVERY_POLL_S)
+            except Exception as exc:  # the notification source went away: poll until it is back
+                log.warning("registry watch: notifications lost: %s", exc)
+                listener.close()
+                listener = None
+        except Exception as exc:  # the database went away: reconnect and carry on
+            log.warning("registry watch: %s", exc)
+            self._drop_connection()
+            self._stopping.wait(max(settings.DISCOVERY_POLL_S, 0.5))
+        return listener, listen_at
 
     @staticmethod
     def _drop_connection() -> None:
@@ -249,3 +274,9 @@ def hub() -> Hub:
         if _hub is None:
             _hub = Hub()
         return _hub
+
+
+def stop() -> None:
+    """End this process's hub thread if one runs (:meth:`Hub.stop`)."""
+    if _hub is not None:
+        _hub.stop()

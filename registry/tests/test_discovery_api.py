@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from registry import endpoints
+from registry import endpoints, watch
 from registry.models import Service
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +104,20 @@ def test_it_needs_a_login(anon_client: APIClient, billing: Any) -> None:
 
 def test_post_is_not_allowed(api_client: APIClient) -> None:
     assert api_client.post("/api/services/").status_code == 405
+
+
+def test_the_watch_thread_stops_and_the_next_blocking_query_starts_it_again(
+    api_client: APIClient, billing: Service
+) -> None:
+    def watch_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "registry-watch" and t.is_alive()]
+
+    current = f"/api/services/billing/?index={billing.modify_index}&wait=100ms"
+    assert api_client.get(current).status_code == 200  # held to its timeout: the hub's thread follows the index
+    assert len(watch_threads()) == 1
+
+    watch.stop()
+    assert watch_threads() == []
+
+    assert api_client.get(current).status_code == 200
+    assert len(watch_threads()) == 1
