@@ -40,6 +40,7 @@ def horizontal_overflow(page: Page) -> int:
 
 
 PHONE_WIDTH, PHONE_HEIGHT = 390, 844
+AFTER_NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"
 # The first elements reaching past the window's right edge (outside a scrolling wrapper): what a
 # failed width check names, so a layout that depends on the moment's data can be fixed from the log.
 TOO_WIDE = """() => [...document.querySelectorAll('body *')]
@@ -54,6 +55,8 @@ def look_at_phone(page: Page, name: str) -> None:
     page.set_viewport_size({"width": PHONE_WIDTH, "height": PHONE_HEIGHT})
     try:
         page.wait_for_load_state("networkidle")
+        # console.js re-fits its tables (stacked or not) in the frame after a resize: measure after it.
+        page.evaluate(AFTER_NEXT_FRAME)
         overflow = int(page.evaluate("document.documentElement.scrollWidth")) - PHONE_WIDTH
         shot = save_screenshot(page, f"{name}-phone", width=PHONE_WIDTH)
         assert overflow <= 0, (

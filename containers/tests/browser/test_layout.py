@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from containers.models import Deployment
-from containers.tests.browser.pages import LONG_NAME, horizontal_overflow, main_pages, save_screenshot
+from containers.tests.browser.pages import AFTER_NEXT_FRAME, LONG_NAME, horizontal_overflow, main_pages, save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -92,3 +92,16 @@ def test_the_navigation_reaches_every_page_and_log_out_at_both_widths(
     assert box and box["x"] + box["width"] <= width, "Log out sits off screen"
     nav.get_by_role("link", name="Events", exact=True).click()
     expect(console.get_by_role("heading", level=1)).to_have_text("Events")
+
+
+def test_the_dashboard_s_host_table_stacks_when_a_window_narrows_to_a_phone(console: Page, crowded: Deployment) -> None:
+    console.goto("/")
+    host = console.locator("#host-panel table")
+    expect(host).to_be_visible()  # loaded after the page, by htmx
+    expect(host).not_to_have_class("stacked")  # four columns fit 1280 px
+
+    console.set_viewport_size({"width": 390, "height": 844})
+    console.evaluate(AFTER_NEXT_FRAME)
+
+    expect(host).to_have_class("stacked")
+    assert console.evaluate("document.documentElement.scrollWidth") <= 390
