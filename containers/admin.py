@@ -155,7 +155,8 @@ class ContainerAdmin(admin.ModelAdmin):
     search_fields = ("name", "^docker_id", "deployment__name")
     date_hierarchy = "created_at"
     autocomplete_fields = ("deployment",)
-    readonly_fields = ("created_at", "updated_at")
+    # The organization is always the deployment's (Container.save sets it).
+    readonly_fields = ("organization", "created_at", "updated_at")
     # Counting every row for "N total" is a full scan on a big table; the filtered count is enough.
     show_full_result_count = False
 

@@ -649,7 +649,7 @@ def stop_image(reference: str, *, actor: str, organization: Organization | None 
         refuse(
             f"unknown image {reference!r}", actor=actor, field="image", exc=NotFound, organization_id=organization.pk
         )
-    of_image = Container.objects.filter(deployment__organization=organization, deployment__image__reference=reference)
+    of_image = Container.objects.filter(organization=organization, deployment__image__reference=reference)
     before = list(of_image.order_by("created_at", "pk").values_list("docker_id", flat=True))
     for deployment in deployments:
         stop(deployment, actor=actor, converge_later=False)

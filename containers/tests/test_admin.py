@@ -39,7 +39,12 @@ def docker_id() -> str:
 
 def add_containers(deployment: Deployment, count: int) -> list[Container]:
     return Container.objects.bulk_create(
-        Container(deployment=deployment, docker_id=docker_id(), name=f"{deployment.name}-{uuid.uuid4().hex[:6]}")
+        Container(
+            deployment=deployment,
+            organization_id=deployment.organization_id,
+            docker_id=docker_id(),
+            name=f"{deployment.name}-{uuid.uuid4().hex[:6]}",
+        )
         for _ in range(count)
     )
 

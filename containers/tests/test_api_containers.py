@@ -138,7 +138,12 @@ def make_containers(deployments: int, *, per_deployment: int = 1, prefix: str = 
     )
     Container.objects.bulk_create(
         Container(
-            deployment=d, docker_id=f"{d.pk:032x}{n:032x}", name=f"{d.name}-{n}", status="running", host_port=40000 + n
+            deployment=d,
+            organization_id=d.organization_id,
+            docker_id=f"{d.pk:032x}{n:032x}",
+            name=f"{d.name}-{n}",
+            status="running",
+            host_port=40000 + n,
         )
         for d in made
         for n in range(per_deployment)

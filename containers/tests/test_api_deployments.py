@@ -239,7 +239,13 @@ def make_deployments(count: int, *, prefix: str) -> list[Deployment]:
         Deployment(name=f"{prefix}-{i}", image=image, replicas=2, memory_limit_bytes=16 * 1024**2) for i in range(count)
     )
     Container.objects.bulk_create(
-        Container(deployment=d, docker_id=f"{d.pk:032x}{n:032x}", name=f"{d.name}-{n}", status="running")
+        Container(
+            deployment=d,
+            organization_id=d.organization_id,
+            docker_id=f"{d.pk:032x}{n:032x}",
+            name=f"{d.name}-{n}",
+            status="running",
+        )
         for d in made
         for n in range(2)
     )

@@ -63,7 +63,13 @@ def rows_in_db(count: int) -> list[Deployment]:
         for i in range(count)
     )
     Container.objects.bulk_create(
-        Container(deployment=d, docker_id=uuid.uuid4().hex * 2, name=f"{d.name}-{n}", status="running")
+        Container(
+            deployment=d,
+            organization_id=d.organization_id,
+            docker_id=uuid.uuid4().hex * 2,
+            name=f"{d.name}-{n}",
+            status="running",
+        )
         for d in made
         for n in range(2)
     )
@@ -246,7 +252,13 @@ def test_the_detail_page_makes_as_many_queries_for_50_containers_as_for_2(admin:
     page = queries_for(admin, f"/deployments/{deployment.pk}/")
     status = queries_for(admin, f"/deployments/{deployment.pk}/status/", HTMX)
     Container.objects.bulk_create(
-        Container(deployment=deployment, docker_id=uuid.uuid4().hex * 2, name=f"x-{n}") for n in range(48)
+        Container(
+            deployment=deployment,
+            organization_id=deployment.organization_id,
+            docker_id=uuid.uuid4().hex * 2,
+            name=f"x-{n}",
+        )
+        for n in range(48)
     )
 
     assert queries_for(admin, f"/deployments/{deployment.pk}/") == page

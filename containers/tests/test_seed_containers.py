@@ -215,7 +215,13 @@ def test_the_list_takes_as_many_queries_for_50_containers_as_for_2(api_client: A
             for i in range(deployments)
         )
         Container.objects.bulk_create(
-            Container(deployment=d, docker_id=f"{d.pk:032x}{n:032x}", name=f"{d.name}-{n}", status="running")
+            Container(
+                deployment=d,
+                organization_id=d.organization_id,
+                docker_id=f"{d.pk:032x}{n:032x}",
+                name=f"{d.name}-{n}",
+                status="running",
+            )
             for d in made
             for n in range(each)
         )

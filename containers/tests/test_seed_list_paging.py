@@ -18,7 +18,13 @@ def many_containers() -> list[Container]:
     image = Image.objects.create(reference="orchestrator-test/paging:1")
     deployment = Deployment.objects.create(name="paging", image=image, replicas=30, memory_limit_bytes=16 * 1024**2)
     return Container.objects.bulk_create(
-        Container(deployment=deployment, docker_id=f"{n:064x}", name=f"paging-{n:02d}", status="running")
+        Container(
+            deployment=deployment,
+            organization_id=deployment.organization_id,
+            docker_id=f"{n:064x}",
+            name=f"paging-{n:02d}",
+            status="running",
+        )
         for n in range(30)
     )
 

@@ -132,6 +132,7 @@ def crowded(engine_ready: None, transactional_db: Any) -> Deployment:
     Container.objects.bulk_create(
         Container(
             deployment=deployment,
+            organization_id=deployment.organization_id,
             docker_id=uuid.uuid4().hex * 2,
             name=f"{LONG_NAME}-{n:06x}",
             status=Container.Status.EXITED if n % 3 else Container.Status.RUNNING,
