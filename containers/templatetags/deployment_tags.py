@@ -139,3 +139,34 @@ def _deployment_row(deployment: Deployment, can_operate: bool, token: str, error
         f'<td class="limits">{cores(deployment.cpu_limit)} CPU · {memory(deployment.memory_limit_bytes)}</td>'
         f"<td>{controls}</td></tr>\n"
     )
+
+
+@register.simple_tag
+def attention_rows(deployments: Iterable[Deployment]) -> SafeString:
+    """The dashboard's ``<tr>``s for the deployments that most need a look (rows from
+    ``containers.views.dashboard.deployments_needing_a_look``: ``running_count`` and ``containers_by_status``
+    set), every user-given text escaped.
+
+    Built in Python like ``deployment_rows``: the template loop was half of the dashboard's own template time.
+    The visible counts are part of the containers link's name (axe: label-content-name-mismatch).
+    """
+    return mark_safe("".join(_attention_row(d) for d in deployments))
+
+
+def _attention_row(deployment: Any) -> str:
+    pk, name = deployment.pk, escape(deployment.name)
+    # Statuses come from Container.Status: nothing to escape.
+    counts = " ".join(
+        f'<span class="status status-{status}">{count} {status}</span>'
+        for status, count in deployment.containers_by_status
+    )
+    counts = counts or '<span class="muted">none</span>'
+    return (
+        f'<tr id="deployment-{pk}"><th scope="row"><a href="/deployments/{pk}/">{name}</a></th>'
+        f'<td><code class="ref">{escape(deployment.image.reference)}</code></td>'
+        f'<td class="count">{deployment.running_count} / {deployment.replicas}</td>'
+        f"<td>{deployment_state(deployment)}</td>"
+        f'<td><a href="/deployments/{pk}/#containers-heading" class="by-state">'
+        f'<span class="visually-hidden">Containers of {name}:</span>'
+        f"{counts}</a></td></tr>\n"
+    )

@@ -51,6 +51,7 @@ def make_deployments(count: int, *, containers_each: int = 2, prefix: str = "web
     Container.objects.bulk_create(
         Container(
             deployment=deployment,
+            organization_id=deployment.organization_id,
             docker_id=docker_id(),
             name=f"{deployment.name}-{n}",
             status=Container.Status.RUNNING,
@@ -175,12 +176,15 @@ def test_the_dashboard_shows_ten_deployments_trouble_first_and_links_to_all(clie
     deployments = make_deployments(12, containers_each=1)
     Deployment.objects.filter(pk=deployments[11].pk).update(state=Deployment.State.BACKOFF)
     Deployment.objects.filter(pk=deployments[10].pk).update(state=Deployment.State.CONVERGING)
+    # Stopped ranks below running: the first in name order is left out of the ten.
+    Deployment.objects.filter(pk=deployments[0].pk).update(state=Deployment.State.STOPPED)
 
     html = client_logged_in.get("/").content.decode()
 
     shown = re.findall(r'<tr id="deployment-(\d+)">', html)
     assert len(shown) == 10
     assert shown[:2] == [str(deployments[11].pk), str(deployments[10].pk)]
+    assert str(deployments[0].pk) not in shown
     assert 'href="/deployments/">All 12 deployments' in html
 
 
