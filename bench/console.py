@@ -2,11 +2,11 @@
 
 One run, in-process (Django's test client: middleware, view, queries, template — no network),
 on a throwaway SQLite database (never the configured one: it fills tables). ``--containers N``
-(default 500) container rows in deployments of 10, ``--events N`` (default 2000) events; rows only,
-no containers on the engine. Median of 20 renders each of the dashboard, the deployments list, the
-health fleet page and the events list, each alternating with a trivial view: the login page, which
-renders the same base template through the same middleware with no queries of its own (GET /health
-would be no fair floor: it renders no template at all).
+(default 500) container rows in deployments of 10, each with its health row (the sampler's current
+figures), ``--events N`` (default 2000) events; rows only, no containers on the engine. Median of 20
+renders each of the dashboard, the deployments list, the health fleet page and the events list, each
+alternating with a trivial view: the login page, which renders the same base template through the same
+middleware with no queries of its own (GET /health would be no fair floor: it renders no template at all).
 
 Each page's queries are counted twice: with a tenth of the rows first, then with all of them; the
 counts must be equal (no query per row). The last line is one JSON object with the figures (each
@@ -44,8 +44,10 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from containers.models import Container, Deployment, Event, Image  # noqa: E402
+from health.models import ContainerHealth  # noqa: E402
 
 CONTAINERS_EACH = 10
 RUNS = 20
@@ -81,6 +83,7 @@ def populate(containers: int, events: int, first: int) -> None:
         (
             Container(
                 deployment=d,
+                organization_id=d.organization_id,
                 docker_id=f"{d.pk:032x}{n:032x}",
                 name=f"{d.name}-{n}",
                 status="running",
@@ -88,6 +91,33 @@ def populate(containers: int, events: int, first: int) -> None:
             )
             for d in deployments
             for n in range(CONTAINERS_EACH)
+        ),
+        batch_size=BATCH,
+    )
+    # Every container has its health row, as the sampler keeps one for each: mostly healthy, some warning
+    # and critical, every tenth stopped.
+    now = timezone.now()
+    classes = ["healthy"] * 6 + ["warning", "critical", "healthy"]
+    ContainerHealth.objects.bulk_create(
+        (
+            ContainerHealth(
+                container_id=pk,
+                organization_id=organization_id,
+                health_class="stopped" if pk % 10 == 0 else classes[pk % len(classes)],
+                class_since=now,
+                sampled_at=now,
+                source="cgroup",
+                cpu_pct=None if pk % 10 == 0 else (pk * 37) % 1000 / 10,
+                memory_bytes=None if pk % 10 == 0 else (pk % 16) * 1024 * 1024,
+                memory_pct=None if pk % 10 == 0 else (pk * 7) % 100,
+                memory_limit_bytes=16 * 1024 * 1024,
+                pids=None if pk % 10 == 0 else 1 + pk % 5,
+                net_rx_bytes=pk * 1000,
+                net_tx_bytes=pk * 500,
+            )
+            for pk, organization_id in Container.objects.filter(health__isnull=True).values_list(
+                "pk", "organization_id"
+            )
         ),
         batch_size=BATCH,
     )

@@ -57,6 +57,8 @@ FIGURES = [
     "blk_write_bytes",
 ]
 HEALTH_FIELDS = ["health_class", "class_since", "sampled_at", "source", *FIGURES]
+# A ContainerHealth row as the round writes it: the container, its organization (for the fleet's counts), the rest.
+HEALTH_COLUMNS = ["container", "organization", *HEALTH_FIELDS]
 
 
 # --- the round ------------------------------------------------------------------------------------
@@ -81,6 +83,7 @@ class _Row:
     docker_id: str
     name: str
     deployment_id: int
+    organization_id: int
     cpu_limit: Decimal
     memory_limit_bytes: int
     health_class: str | None  # None: never sampled
@@ -94,6 +97,7 @@ ROW_FIELDS = [
     "docker_id",
     "name",
     "deployment_id",
+    "organization_id",
     "deployment__cpu_limit",
     "deployment__memory_limit_bytes",
     "health__health_class",
@@ -106,7 +110,7 @@ ROW_FIELDS = [
 @dataclass
 class _Batch:
     snapshots: list[list[Any]] = field(default_factory=list)  # values in SNAPSHOT_FIELDS order
-    health: list[list[Any]] = field(default_factory=list)  # values in ["container", *HEALTH_FIELDS] order
+    health: list[list[Any]] = field(default_factory=list)  # values in HEALTH_COLUMNS order
     events: list[Event] = field(default_factory=list)
 
 
@@ -185,7 +189,9 @@ def _sample_one(
     # A first classification is news only if it is bad; a container starting healthy is expected.
     changed = before != health_class and (before is not None or health_class in (classify.WARNING, classify.CRITICAL))
     class_since = taken_at if before != health_class or row.class_since is None else row.class_since
-    batch.health.append([row.pk, health_class, class_since, taken_at, source, *(figures[name] for name in FIGURES)])
+    batch.health.append(
+        [row.pk, row.organization_id, health_class, class_since, taken_at, source, *(figures[name] for name in FIGURES)]
+    )
     batch.snapshots.append(
         [
             row.pk,
@@ -260,7 +266,7 @@ def _write(batch: _Batch) -> None:
         # A class and the event saying it changed are written together or not at all.
         with transaction.atomic():
             # An upsert (INSERT ... ON CONFLICT DO UPDATE): new containers and known ones in one statement.
-            _insert(ContainerHealth, batch.health, ["container", *HEALTH_FIELDS], upsert_on="container")
+            _insert(ContainerHealth, batch.health, HEALTH_COLUMNS, upsert_on="container")
             Event.objects.bulk_create(batch.events)
     except IntegrityError:
         # A container or deployment was deleted during the round; the next round starts from what is left.

@@ -118,6 +118,28 @@ def test_a_container_not_sampled_yet_is_listed_without_figures(alice: Client) ->
     assert "1 not sampled" in text(re.search(r'<ul class="class-counts".*?</ul>', html, re.S).group(0))
 
 
+def test_the_counts_and_rows_are_the_callers_organizations_only(alice: Client, other_organization: Any) -> None:
+    container(deployment(), "mine-hot", "critical", cpu_pct=99.0)
+    container(deployment("mine-new"), "mine-new", health_class=None)
+    image = Image.objects.create(reference="orchestrator-test/fleet-other:1", organization=other_organization)
+    theirs = Deployment.objects.create(
+        name="theirs", image=image, replicas=1, memory_limit_bytes=64 * MIB, organization=other_organization
+    )
+    for n in range(3):
+        container(theirs, f"theirs-{n}", "warning")
+        container(theirs, f"theirs-new-{n}", health_class=None)
+
+    html = alice.get("/console/health/").content.decode()
+
+    # Their health rows carry their organization: none is counted or listed here.
+    assert set(ContainerHealth.objects.filter(container__deployment=theirs).values_list("organization", flat=True)) == {
+        other_organization.pk
+    }
+    assert row_names(html) == ["mine-hot", "mine-new"]
+    counts = text(re.search(r'<ul class="class-counts".*?</ul>', html, re.S).group(0))
+    assert "2 containers" in counts and "1 critical" in counts and "0 warning" in counts and "1 not sampled" in counts
+
+
 def test_figures_older_than_three_rounds_are_marked_stale(alice: Client) -> None:
     old = container(deployment(), "web-old")
     ContainerHealth.objects.filter(container=old).update(sampled_at=timezone.now() - timedelta(minutes=5))
@@ -246,10 +268,49 @@ def test_it_makes_as_many_queries_for_50_rows_as_for_2(alice: Client, url: str) 
 
     assert len(row_names(response.content.decode())) == 50
     assert len(lots) == len(few)
-    # The session, the user, the containers counted by class, then the rows with their health and
-    # deployment in one SELECT.
+    # The session, the user, the health rows counted by class and the containers counted, then the rows with
+    # their health and deployment in one SELECT.
     fleet_selects = [q["sql"] for q in lots.captured_queries if '"health_containerhealth"' in q["sql"]]
     assert len(fleet_selects) == 2
+
+
+def test_containers_not_sampled_yet_come_after_the_figures_whichever_the_direction(alice: Client) -> None:
+    web = deployment()
+    container(web, "new-b", health_class=None)
+    container(web, "hot", "critical", cpu_pct=99.0)
+    container(web, "new-a", health_class=None)
+    container(web, "calm", "healthy", cpu_pct=2.0)
+    container(web, "off", "stopped", cpu_pct=None)
+
+    by_class = alice.get("/console/health/?sort=class").content.decode()
+    worst_first = alice.get("/console/health/?sort=-class").content.decode()
+    by_cpu = alice.get("/console/health/?sort=cpu").content.decode()
+
+    assert row_names(by_class) == ["off", "calm", "hot", "new-a", "new-b"]
+    assert row_names(worst_first) == ["hot", "calm", "off", "new-a", "new-b"]
+    assert row_names(by_cpu) == ["calm", "hot", "off", "new-a", "new-b"]
+    # By a name, those not sampled yet take their place among the others.
+    assert row_names(alice.get("/console/health/?sort=container").content.decode()) == [
+        "calm",
+        "hot",
+        "new-a",
+        "new-b",
+        "off",
+    ]
+
+
+def test_a_page_that_ends_among_the_containers_not_sampled_yet_continues_on_the_next(alice: Client) -> None:
+    many(48)
+    for n in range(5):
+        container(deployment(f"fresh-{n}"), f"fresh-{n}", health_class=None)
+
+    first = alice.get("/console/health/").content.decode()
+    second = alice.get("/console/health/?page=2").content.decode()
+
+    assert row_names(first)[:2] == ["many-046", "many-042"]  # critical, busiest first
+    assert row_names(first)[48:] == ["fresh-0", "fresh-1"]
+    assert row_names(second) == ["fresh-2", "fresh-3", "fresh-4"]
+    assert "53 containers" in text(first) and "5 not sampled" in text(first)
 
 
 def test_it_shows_a_page_of_50_and_counts_them_all(alice: Client) -> None:
