@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from orchestrator_site.encryption import EncryptedJSONField
-from tenancy.models import Organization, default_organization_id
+from tenancy.models import Organization, default_organization_id, parent_organization_id
 
 
 class Image(models.Model):
@@ -205,13 +205,10 @@ class Container(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Always its deployment's organization: a bulk_create must pass it (the column is NOT NULL, so one that
         # does not fails instead of leaving a container no member can see).
-        owner = None
-        if Container.deployment.is_cached(self):
-            owner = self.deployment.organization_id
-        elif self.organization_id is None and self.deployment_id is not None:
-            owner = Deployment.objects.filter(pk=self.deployment_id).values_list("organization_id", flat=True).get()
-        if owner is not None:
-            self.organization_id = owner
+        if Container.deployment.is_cached(self) or self.organization_id is None:
+            owner = parent_organization_id(self, "deployment")
+            if owner is not None:
+                self.organization_id = owner
         super().save(*args, **kwargs)
 
     @property
@@ -301,12 +298,7 @@ class Event(models.Model):
             raise ValueError("events are append-only")
         if self.deployment_id is not None:
             # A deployment's event is always its organization's (record() passes it; this covers direct creates).
-            if Event.deployment.is_cached(self) and self.deployment is not None:
-                self.organization_id = self.deployment.organization_id
-            else:
-                self.organization_id = (
-                    Deployment.objects.filter(pk=self.deployment_id).values_list("organization_id", flat=True).first()
-                )
+            self.organization_id = parent_organization_id(self, "deployment")
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:

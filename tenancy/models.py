@@ -106,3 +106,21 @@ def default_organization() -> Organization:
 
 def default_organization_id() -> int:
     return default_organization().pk
+
+
+def parent_organization_id(row: models.Model, parent: str) -> int | None:
+    """The organization of ``row``'s ``parent`` (a foreign key to a row with an ``organization``): read off the
+    parent when it is loaded, else one query; None without a parent.
+
+    For rows that keep their parent's organization on themselves so the scope reads it from their own index
+    (a container its deployment's, a health row its container's, an event its deployment's).
+    """
+    descriptor = getattr(type(row), parent)
+    if descriptor.is_cached(row):
+        loaded = getattr(row, parent)
+        return None if loaded is None else loaded.organization_id
+    parent_id = getattr(row, descriptor.field.attname)
+    if parent_id is None:
+        return None
+    rows = descriptor.field.related_model.objects.filter(pk=parent_id)
+    return rows.values_list("organization_id", flat=True).first()

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import models
 
 from containers.models import Container, Deployment
-from tenancy.models import Organization
+from tenancy.models import Organization, parent_organization_id
 
 
 class HealthClass(models.TextChoices):
@@ -65,12 +65,10 @@ class ContainerHealth(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Always its container's organization (the sampler's upsert passes it; this covers direct creates).
-        if ContainerHealth.container.is_cached(self):
-            self.organization_id = self.container.organization_id
-        elif self.organization_id is None:
-            self.organization_id = (
-                Container.objects.filter(pk=self.container_id).values_list("organization_id", flat=True).get()
-            )
+        if ContainerHealth.container.is_cached(self) or self.organization_id is None:
+            owner = parent_organization_id(self, "container")
+            if owner is not None:
+                self.organization_id = owner
         super().save(*args, **kwargs)
 
 
