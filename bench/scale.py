@@ -4,7 +4,9 @@ One run. ``--replicas N`` (default 20) sizes the deployment under test; ``--back
 keeps N other managed containers running during the kill test, spread over deployments of 5, so a
 death's replacement is measured on a busy fleet. Prints each figure, and as its last line one JSON
 object with replicas, background, baseline_s, orchestrator_s, ratio, replace_median_s, replace_max_s,
-engine_floor_s, replace_ratio_to_floor.
+replace_after_die_median_s (from the engine's die event to the replacement's start), engine_floor_s (create,
+start and limit on a network of its own, as a replacement is), engine_floor_bridge_s (the same on Docker's
+default bridge), replace_ratio_to_floor.
 Run: .venv/bin/python bench/scale.py [--replicas N] [--background N]   (needs a running Docker engine)
 """
 
@@ -76,40 +78,51 @@ def wait_running(
     raise TimeoutError(f"{count} running containers not reached in {timeout}s")
 
 
-def engine_floor(client: docker.DockerClient) -> list[float]:
+def engine_floor(client: docker.DockerClient) -> tuple[list[float], list[float]]:
     """What one replacement costs the engine alone, with the same fleet running: create, start and limit
     one container with the SDK (as the orchestrator does: the CPU quota set right after the start), ``KILLS``
-    times. No healer can replace a container faster than this."""
+    times on a user-defined network, as a replacement joins its deployment's own network; and the same on
+    Docker's default bridge, for comparison (a user network's attach costs the engine ~60 ms more). No
+    healer can replace a container faster than the first."""
     key, value = "orchestrator-bench-baseline", uuid.uuid4().hex[:8]
-    times = []
-    for _ in range(KILLS):
-        began = time.perf_counter()
-        created = client.api.create_container(
-            IMAGE,
-            labels={key: value},
-            ports=[8080],
-            host_config=client.api.create_host_config(
-                mem_limit=MEMORY, port_bindings={"8080/tcp": ("127.0.0.1", None)}
-            ),
-        )
-        client.api.start(created["Id"])
-        client.api.update_container(created["Id"], cpu_period=100_000, cpu_quota=int(CPU * 100_000))
-        times.append(time.perf_counter() - began)
-        client.api.remove_container(created["Id"], force=True)
-    return times
+    network = client.networks.create(f"orch-bench-floor-{value}", labels={key: value})
+    try:
+        return [start_one(client, key, value, network.name) for _ in range(KILLS)], [
+            start_one(client, key, value, "bridge") for _ in range(KILLS)
+        ]
+    finally:
+        network.remove()
 
 
-def follow_starts(client: docker.DockerClient, labels: list[str]) -> queue.Queue[tuple[float, str]]:
-    """A queue of (perf_counter when seen, container id) for each start event of containers with ``labels``."""
-    starts: queue.Queue[tuple[float, str]] = queue.Queue()
-    stream = client.events(decode=True, filters={"type": "container", "event": "start", "label": labels})
+def start_one(client: docker.DockerClient, key: str, value: str, network: str) -> float:
+    began = time.perf_counter()
+    created = client.api.create_container(
+        IMAGE,
+        labels={key: value},
+        ports=[8080],
+        host_config=client.api.create_host_config(
+            mem_limit=MEMORY, port_bindings={"8080/tcp": ("127.0.0.1", None)}, network_mode=network
+        ),
+    )
+    client.api.start(created["Id"])
+    client.api.update_container(created["Id"], cpu_period=100_000, cpu_quota=int(CPU * 100_000))
+    took = time.perf_counter() - began
+    client.api.remove_container(created["Id"], force=True)
+    return took
+
+
+def follow_events(client: docker.DockerClient, labels: list[str]) -> queue.Queue[tuple[float, str, str]]:
+    """A queue of (perf_counter when seen, action, container id) for each start and die event of containers
+    with ``labels``."""
+    seen: queue.Queue[tuple[float, str, str]] = queue.Queue()
+    stream = client.events(decode=True, filters={"type": "container", "event": ["start", "die"], "label": labels})
 
     def pump() -> None:
         for event in stream:
-            starts.put((time.perf_counter(), event["id"]))
+            seen.put((time.perf_counter(), event["Action"], event["id"]))
 
     threading.Thread(target=pump, daemon=True).start()
-    return starts
+    return seen
 
 
 def settle(stack: Stack, service: str, count: int, timeout: float = 60.0) -> bool:
@@ -181,27 +194,35 @@ def main() -> None:
         settled = settle(stack, "bench-scale", replicas)
         print(f"scale-up settled (every endpoint of bench-scale healthy): {settled}")
         originals = [c["Id"] for c in running(client, labels)]
-        starts = follow_starts(client, labels)
-        times = []
+        events = follow_events(client, labels)
+        times, after_die = [], []
         for victim in originals[:KILLS]:
             client.api.kill(victim)
             began = time.perf_counter()
             # The replacement's start event says when it runs; polling the list instead would load the
-            # engine with a 100-container list every few ms while it starts the replacement.
+            # engine with a 100-container list every few ms while it starts the replacement. The victim's die
+            # event says when the engine reported the death: from then on the time is the orchestrator's.
+            died = began
             while True:
-                at, started = starts.get(timeout=timeout)
-                if started != victim and started not in originals:
+                at, action, container = events.get(timeout=timeout)
+                if action == "die" and container == victim:
+                    died = at
+                elif action == "start" and container != victim and container not in originals:
                     break
             times.append(at - began)
+            after_die.append(at - died)
             wait_running(client, labels, replicas, {victim}, timeout)  # and the deployment is whole again
         median, worst = statistics.median(times), max(times)
         print(
             f"replacement after kill, {KILLS} kills, {replicas} replicas + {background} background: "
-            f"median {median:.3f} s, max {worst:.3f} s"
+            f"median {median:.3f} s, max {worst:.3f} s; after the engine's die event: median "
+            f"{statistics.median(after_die):.3f} s"
         )
-        floor = statistics.median(engine_floor(client))
-        print(f"engine floor, same fleet: create + start + limit of one container via the SDK: median {floor:.3f} s "
-              f"(replacement {median / floor:.2f}x)")  # fmt: skip
+        on_network, on_bridge = engine_floor(client)
+        floor = statistics.median(on_network)
+        print(f"engine floor, same fleet: create + start + limit of one container via the SDK on a network of its "
+              f"own: median {floor:.3f} s (replacement {median / floor:.2f}x); on the default bridge: "
+              f"{statistics.median(on_bridge):.3f} s")  # fmt: skip
     finally:
         stack.stop()
 
@@ -215,7 +236,9 @@ def main() -> None:
                 "ratio": round(orch_s / base_s, 3),
                 "replace_median_s": round(median, 3),
                 "replace_max_s": round(worst, 3),
+                "replace_after_die_median_s": round(statistics.median(after_die), 3),
                 "engine_floor_s": round(floor, 3),
+                "engine_floor_bridge_s": round(statistics.median(on_bridge), 3),
                 "replace_ratio_to_floor": round(median / floor, 3),
             }
         )
