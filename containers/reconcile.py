@@ -29,8 +29,9 @@ from orchestrator_site.processes import durations
 log = logging.getLogger(__name__)
 
 ACTOR = "reconciler"
-# After a death's replacement started: when a converge checks whether it answers (the tick checks again).
-READY_CHECK_S = 1.0
+# After a death's replacement started: when its readiness is first checked, then twice as long each time
+# while it does not answer, for up to READY_WAIT_S in all (then the tick checks it).
+READY_CHECK_S = 0.25
 # States in which a container is alive or about to be; anything else is dead and replaced.
 ALIVE_STATES = frozenset({"running", "restarting", "paused"})
 
@@ -253,22 +254,54 @@ def converge_held(deployment_id: int, *, died: str = "", death: Death | None = N
         except engine.ContainerNotFound:
             pass
     # Kept in the database, so /metrics shows every worker's converges (processes.durations).
+    # Readiness is probed under the lock only while a rollout's plan counts ready containers: a probe costs
+    # up to ~0.1 s a container (rollouts.answers), and a death in the same deployment waits for the lock.
+    # Otherwise check_readiness probes outside it (queued for a replacement, and after every tick).
     with durations.timed("reconcile"):
-        outcome = _converge_locked(deployment, death)
+        outcome = _converge_locked(deployment, death, probe=rollouts.rolling(deployment))
     if death is not None and not rollouts.rolling(deployment):
         # A replacement for a death does not hold the deployment's lock while it gets ready: another death
         # in the same deployment would wait for it (up to READY_WAIT_S; measured, a 100-replica deployment
-        # killed one container after another waited seconds). A converge a moment later checks readiness.
+        # killed one container after another waited seconds).
         if outcome.created:
-            _check_ready_later(deployment.pk)
+            check_readiness_later(deployment.pk)
         return outcome
     return _roll(deployment, outcome)
 
 
-def _check_ready_later(deployment_id: int) -> None:
-    from containers.tasks import converge_deployment
+def check_readiness(deployment_id: int) -> int:
+    """Probe the deployment's running containers not ready yet *without* its lock, then mark those that
+    answered ready and, under the lock, let the floors above publish them (their endpoints take traffic).
+    Returns how many still do not answer."""
+    deployment = Deployment.objects.filter(pk=deployment_id).first()
+    if deployment is None:
+        return 0
+    waiting = list(deployment.containers.filter(status=Container.Status.RUNNING, ready_at__isnull=True))
+    answered = [row for row in waiting if rollouts.ready(row, deployment)]
+    now = timezone.now()
+    marked = [row for row in answered if rollouts.set_ready(deployment, row, now)]
+    if marked:
+        with deployment_lock(deployment_id):
+            hooks.converged(deployment_id)
+    return len(waiting) - len(answered)
 
-    converge_deployment.apply_async((deployment_id,), countdown=READY_CHECK_S)
+
+def check_readiness_later(deployment_id: int, attempt: int = 0) -> None:
+    """Queue :func:`check_readiness` (``attempt``: how many ran before) while :func:`ready_check_delay` allows."""
+    from containers.tasks import check_readiness as task
+
+    delay = ready_check_delay(attempt, settings.READY_WAIT_S)
+    if delay is not None:
+        task.apply_async((deployment_id, attempt), countdown=delay)
+
+
+def ready_check_delay(attempt: int, wait_s: float) -> float | None:
+    """How long before readiness check number ``attempt`` (from 0) of a death's replacement: READY_CHECK_S,
+    then twice the wait before each time, while the checks stay within ``wait_s`` of the start (the first
+    always runs); None when the tick is left to check."""
+    if attempt and READY_CHECK_S * (2 ** (attempt + 1) - 1) > wait_s:
+        return None
+    return READY_CHECK_S * 2**attempt
 
 
 def _roll(deployment: Deployment, outcome: Outcome) -> Outcome:
@@ -311,7 +344,7 @@ def _continue_later(deployment_id: int) -> None:
     rollout_step.apply_async((deployment_id,), countdown=settings.ROLLOUT_STEP_S)
 
 
-def _converge_locked(deployment: Deployment, death: Death | None = None) -> Outcome:
+def _converge_locked(deployment: Deployment, death: Death | None = None, *, probe: bool = True) -> Outcome:
     now = timezone.now()
     # Only this deployment's containers: the engine filters by label, so the cost does not grow with the fleet.
     observed = engine.list_containers(engine.deployment_labels(deployment.pk))
@@ -328,7 +361,8 @@ def _converge_locked(deployment: Deployment, death: Death | None = None) -> Outc
             vacated.add(row.slot)
 
     generation = _adopt_same_template(deployment, observed, rows)
-    rollouts.mark_ready(deployment, rows, now)
+    if probe:
+        rollouts.mark_ready(deployment, rows, now)
 
     created = {docker_id: row.created_at for docker_id, row in rows.items()}
     current_plan = plan(
@@ -741,6 +775,7 @@ def converge_all() -> int:
     for pk in Deployment.objects.values_list("pk", flat=True):
         if converge(pk, blocking=False) is not None:
             count += 1
+            check_readiness(pk)
     remove_orphans()
     return count
 

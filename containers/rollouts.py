@@ -266,19 +266,26 @@ def available(container: Container, deployment: Deployment, now: datetime) -> bo
 def mark_ready(deployment: Deployment, rows: dict[str, Container], now: datetime) -> None:
     """Check the running containers not ready yet; each that answers is ready from now (evented)."""
     for row in rows.values():
-        if row.ready_at is not None or row.status != Container.Status.RUNNING:
-            continue
-        if not ready(row, deployment):
-            continue
-        row.ready_at = now
-        Container.objects.filter(pk=row.pk).update(ready_at=now)
-        record(
-            "container.ready",
-            actor=ACTOR,
-            deployment=deployment,
-            container_docker_id=row.docker_id,
-            message=f"{row.name} is ready (revision {row.generation})",
-        )
+        if row.ready_at is None and row.status == Container.Status.RUNNING and ready(row, deployment):
+            set_ready(deployment, row, now)
+
+
+def set_ready(deployment: Deployment, row: Container, now: datetime) -> bool:
+    """``row`` answered its readiness check: ready from ``now``, evented once. A container another check
+    marked first, or one no longer running, is left as it is (False)."""
+    if not Container.objects.filter(pk=row.pk, status=Container.Status.RUNNING, ready_at__isnull=True).update(
+        ready_at=now
+    ):
+        return False
+    row.ready_at = now
+    record(
+        "container.ready",
+        actor=ACTOR,
+        deployment=deployment,
+        container_docker_id=row.docker_id,
+        message=f"{row.name} is ready (revision {row.generation})",
+    )
+    return True
 
 
 # --- progress ---------------------------------------------------------------------------

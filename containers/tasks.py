@@ -49,3 +49,11 @@ def rollout_step(deployment_id: int) -> None:
         reconcile.converge(deployment_id, blocking=False)
     except engine.EngineUnavailable:
         return
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def check_readiness(deployment_id: int, attempt: int = 0) -> None:
+    """Mark a death's replacement ready once it answers (outside the deployment's lock); asked again a
+    few times while it does not, then left to the tick."""
+    if reconcile.check_readiness(deployment_id):
+        reconcile.check_readiness_later(deployment_id, attempt + 1)

@@ -4,14 +4,17 @@ orchestrator asked for is not taken for a death. Real engine, real database."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from conftest import deploy, docker_cli, on_engine, wait_for
-from containers import engine, reconcile
+from containers import engine, hooks, reconcile
 from containers.deployments import restart_container
+from containers.locks import deployment_lock
 from containers.models import Container, Event, Image
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("remove_test_containers")]
@@ -72,3 +75,75 @@ def test_the_cpu_limit_holds_once_the_container_runs(demo_image: Image) -> None:
 
     assert detail.info.running
     assert detail.cpu_limit == 0.01
+
+
+def test_a_deaths_converge_probes_no_readiness_and_the_check_after_it_holds_no_lock_while_probing(
+    demo_image: Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = deploy(demo_image, "heal-no-probe", replicas=2)
+    victim, newcomer = Container.objects.filter(deployment=deployment).order_by("pk")
+    # The other container has not been found ready yet (started a moment ago).
+    Container.objects.filter(pk=newcomer.pk).update(ready_at=None)
+    probed: list[int] = []
+    lock_free_while_probing: list[bool] = []
+    published: list[int] = []
+
+    def probe(container_pk: int) -> bool:
+        probed.append(container_pk)
+        lock_free_while_probing.append(lock_is_free(deployment.pk))
+        return True
+
+    monkeypatch.setattr(hooks, "readiness", [probe])
+    monkeypatch.setattr(hooks, "after_converge", [published.append])
+
+    outcome = reconcile.converge(deployment.pk, died=victim.docker_id, death=kill(victim))
+
+    assert outcome is not None and len(outcome.created) == 1
+    assert probed == []  # the replacement waited for no readiness probe
+    published.clear()
+    # The check queued for the replacement probes both new containers, with the lock free for the next death.
+    assert reconcile.check_readiness(deployment.pk) == 0
+    assert set(probed) == {newcomer.pk, outcome.created[0].pk}
+    assert lock_free_while_probing == [True, True]
+    assert published == [deployment.pk]  # the floors above publish what became ready
+    assert not Container.objects.filter(deployment=deployment, ready_at__isnull=True).exists()
+    assert Event.objects.filter(kind="container.ready", deployment=deployment).count() >= 2
+    # Asked again, nothing is probed or published twice.
+    probed.clear()
+    published.clear()
+    assert reconcile.check_readiness(deployment.pk) == 0
+    assert probed == [] and published == []
+
+
+def test_a_container_that_does_not_answer_yet_stays_unready_until_a_tick_finds_it_answering(
+    demo_image: Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = deploy(demo_image, "heal-not-yet", replicas=1)
+    Container.objects.filter(deployment=deployment).update(ready_at=None)
+    answering = False
+    monkeypatch.setattr(hooks, "readiness", [lambda pk: answering])
+
+    assert reconcile.check_readiness(deployment.pk) == 1
+    assert Container.objects.get(deployment=deployment).ready_at is None
+
+    answering = True
+    reconcile.converge_all()
+    assert Container.objects.get(deployment=deployment).ready_at is not None
+
+
+def lock_is_free(deployment_id: int) -> bool:
+    """Whether another connection could take the deployment's lock now (a session's own advisory locks
+    are re-entrant, so it is asked from a thread of its own)."""
+    answer: list[bool] = []
+
+    def ask() -> None:
+        try:
+            with deployment_lock(deployment_id, blocking=False) as acquired:
+                answer.append(acquired)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    thread.join()
+    return answer == [True]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from containers.reconcile import Desired, Observed, Plan, backoff_delay, plan
+from containers.reconcile import READY_CHECK_S, Desired, Observed, Plan, backoff_delay, plan, ready_check_delay
 
 
 def apply(result: Plan, observed: list[Observed], generation: int) -> list[Observed]:
@@ -78,3 +78,10 @@ def test_backoff_replaces_the_first_crash_at_once_then_doubles_up_to_the_cap(set
     settings.BACKOFF_BASE_S = 1.0
     settings.BACKOFF_CAP_S = 30.0
     assert [backoff_delay(n) for n in range(0, 9)] == [0, 0, 1, 2, 4, 8, 16, 30, 30]
+
+
+def test_a_replacements_readiness_is_checked_sooner_then_less_often_within_the_wait() -> None:
+    delays = [ready_check_delay(n, wait_s=3.0) for n in range(5)]
+    assert delays == [READY_CHECK_S, 2 * READY_CHECK_S, 4 * READY_CHECK_S, None, None]
+    assert ready_check_delay(0, wait_s=0.0) == READY_CHECK_S  # the first check always runs
+    assert ready_check_delay(1, wait_s=0.0) is None
