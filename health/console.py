@@ -125,14 +125,18 @@ BY_CONTAINER = ["pk", "name", "deployment_id", "deployment__name", *(f"health__{
 BY_HEALTH = ["container_id", "container__name", "container__deployment_id", "container__deployment__name", *FIGURES]
 
 
-def _ties(prefix: str) -> list[OrderBy]:
-    """After the asked column: the busiest CPU, then by deployment and container name. A stable order, so rows
-    don't jump between refreshes. ``prefix`` leads from the queried model to the container."""
+def _busiest_first(cpu_field: str) -> OrderBy:
+    """The first tie-break after the asked column: the busiest CPU (no figures last)."""
+    return OrderBy(F(cpu_field), descending=True, nulls_last=True)
+
+
+def _by_name(to_container: str = "") -> list[OrderBy]:
+    """By deployment and container name, then id: a stable order, so rows don't jump between refreshes.
+    ``to_container`` leads from the queried model to the container (``"container__"`` from a health row)."""
     return [
-        OrderBy(F("cpu_pct" if prefix else "health__cpu_pct"), descending=True, nulls_last=True),
-        F(f"{prefix}deployment__name").asc(),
-        F(f"{prefix}name").asc(),
-        F(f"{prefix}pk").asc(),
+        F(f"{to_container}deployment__name").asc(),
+        F(f"{to_container}name").asc(),
+        F(f"{to_container}pk").asc(),
     ]
 
 
@@ -141,7 +145,7 @@ def sampled_queryset(who: Access, column: Column, descending: bool) -> QuerySet[
     their health rows' organization index (a join from each container to its health row cost twice as much)."""
     rows = scope(ContainerHealth.objects.all(), who).annotate(class_rank=ValueRank("health_class", CLASS_RANK, 0))
     primary = OrderBy(F(column.field), descending=descending, nulls_last=True)
-    return rows.order_by(primary, *_ties("container__")).values_list(*BY_HEALTH)
+    return rows.order_by(primary, _busiest_first("cpu_pct"), *_by_name("container__")).values_list(*BY_HEALTH)
 
 
 def containers_queryset(who: Access, column: Column | None, descending: bool) -> QuerySet[Container, tuple[Any, ...]]:
@@ -149,9 +153,9 @@ def containers_queryset(who: Access, column: Column | None, descending: bool) ->
     JOIN: those not sampled yet too); without a column, only those not sampled yet, by name."""
     rows = scope(Container.objects.all(), who)
     if column is None:
-        return rows.filter(health__isnull=True).order_by(*_ties("")[1:]).values_list(*BY_CONTAINER)
+        return rows.filter(health__isnull=True).order_by(*_by_name()).values_list(*BY_CONTAINER)
     primary = OrderBy(F(column.field), descending=descending)
-    return rows.order_by(primary, *_ties("")).values_list(*BY_CONTAINER)
+    return rows.order_by(primary, _busiest_first("health__cpu_pct"), *_by_name()).values_list(*BY_CONTAINER)
 
 
 class FleetList:
