@@ -176,7 +176,11 @@ class Stack:
             text=True,
         ).stdout.split()
         if networks:
-            subprocess.run(["docker", "network", "rm", *networks], capture_output=True)
+            removed = subprocess.run(["docker", "network", "rm", *networks], capture_output=True, text=True)
+            if removed.returncode:
+                # Seen: the engine keeping an endpoint of a container already removed ("has active endpoints");
+                # only restarting dockerd clears it. Said, so the network is not left behind unnoticed.
+                print(f"bench stack: networks not removed: {removed.stderr.strip()}", file=sys.stderr)
 
 
 _CREATE_USER = """
