@@ -273,18 +273,19 @@ def mark_ready(deployment: Deployment, rows: dict[str, Container], now: datetime
 def set_ready(deployment: Deployment, row: Container, now: datetime) -> bool:
     """``row`` answered its readiness check: ready from ``now``, evented once. A container another check
     marked first, or one no longer running, is left as it is (False)."""
-    if not Container.objects.filter(pk=row.pk, status=Container.Status.RUNNING, ready_at__isnull=True).update(
-        ready_at=now
-    ):
-        return False
+    with transaction.atomic():
+        if not Container.objects.filter(pk=row.pk, status=Container.Status.RUNNING, ready_at__isnull=True).update(
+            ready_at=now
+        ):
+            return False
+        record(
+            "container.ready",
+            actor=ACTOR,
+            deployment=deployment,
+            container_docker_id=row.docker_id,
+            message=f"{row.name} is ready (revision {row.generation})",
+        )
     row.ready_at = now
-    record(
-        "container.ready",
-        actor=ACTOR,
-        deployment=deployment,
-        container_docker_id=row.docker_id,
-        message=f"{row.name} is ready (revision {row.generation})",
-    )
     return True
 
 
