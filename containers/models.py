@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from orchestrator_site.encryption import EncryptedJSONField
-from tenancy.models import Organization, default_organization_id, parent_organization_id
+from tenancy.models import Organization, default_organization_id, keep_parent_organization, parent_organization_id
 
 
 class Image(models.Model):
@@ -205,10 +205,7 @@ class Container(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Always its deployment's organization: a bulk_create must pass it (the column is NOT NULL, so one that
         # does not fails instead of leaving a container no member can see).
-        if Container.deployment.is_cached(self) or self.organization_id is None:
-            owner = parent_organization_id(self, "deployment")
-            if owner is not None:
-                self.organization_id = owner
+        keep_parent_organization(self, "deployment")
         super().save(*args, **kwargs)
 
     @property

@@ -770,14 +770,19 @@ def mark_removing(docker_ids: Sequence[str]) -> None:
 
 
 def converge_all() -> int:
-    """One tick: converge every deployment not already being reconciled, and sweep orphans."""
-    count = 0
-    for pk in Deployment.objects.values_list("pk", flat=True):
-        if converge(pk, blocking=False) is not None:
-            count += 1
-            check_readiness(pk)
+    """One tick: converge every deployment not already being reconciled, check the readiness of their containers
+    not ready yet, and sweep orphans."""
+    converged = [
+        pk for pk in Deployment.objects.values_list("pk", flat=True) if converge(pk, blocking=False) is not None
+    ]
+    # Then, outside their locks, the readiness of what runs unready in them: one query finds which have any.
+    waiting = Container.objects.filter(
+        deployment_id__in=converged, status=Container.Status.RUNNING, ready_at__isnull=True
+    ).values_list("deployment_id", flat=True)
+    for pk in sorted(set(waiting)):
+        check_readiness(pk)
     remove_orphans()
-    return count
+    return len(converged)
 
 
 def remove_orphans() -> list[str]:

@@ -124,3 +124,12 @@ def parent_organization_id(row: models.Model, parent: str) -> int | None:
         return None
     rows = descriptor.field.related_model.objects.filter(pk=parent_id)
     return rows.values_list("organization_id", flat=True).first()
+
+
+def keep_parent_organization(row: models.Model, parent: str) -> None:
+    """Give ``row`` its ``parent``'s organization (see :func:`parent_organization_id`) when the parent is loaded
+    (it may be another one now) or the row has none yet; a row without a parent keeps what it has."""
+    if getattr(type(row), parent).is_cached(row) or getattr(row, "organization_id", None) is None:
+        owner = parent_organization_id(row, parent)
+        if owner is not None:
+            row.organization_id = owner  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import models
 
 from containers.models import Container, Deployment
-from tenancy.models import Organization, parent_organization_id
+from tenancy.models import Organization, keep_parent_organization
 
 
 class HealthClass(models.TextChoices):
@@ -65,10 +65,7 @@ class ContainerHealth(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Always its container's organization (the sampler's upsert passes it; this covers direct creates).
-        if ContainerHealth.container.is_cached(self) or self.organization_id is None:
-            owner = parent_organization_id(self, "container")
-            if owner is not None:
-                self.organization_id = owner
+        keep_parent_organization(self, "container")
         super().save(*args, **kwargs)
 
 
