@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from containers import images
 from containers.models import Event, Image
 from containers.tests.image_tags import demo_tag, unique_reference
-from containers.tests.registries import free_port
+from containers.tests.registries import free_port, refusing_port
 from containers.tests.test_images_pull import push, registry  # noqa: F401  (registry is a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -56,13 +56,14 @@ def test_an_allowed_registry_pulls(
 
 
 def test_a_failed_pull_shows_the_engines_text_only_to_staff(api_client: APIClient, engine_ready: None) -> None:
-    reference = unique_reference("nowhere", registry=f"127.0.0.1:{free_port()}")
     admin = get_user_model().objects.create_superuser("root", "root@example.com", "correct-horse-battery")
     staff = APIClient()
     staff.force_authenticate(admin)
 
-    user_answer = api_client.post(URL, {"reference": reference}, format="json").json()
-    staff_answer = staff.post(URL, {"reference": reference}, format="json").json()
+    with refusing_port() as port:
+        reference = unique_reference("nowhere", registry=f"127.0.0.1:{port}")
+        user_answer = api_client.post(URL, {"reference": reference}, format="json").json()
+        staff_answer = staff.post(URL, {"reference": reference}, format="json").json()
 
     generic = f"pulling {reference} failed: {images.GENERIC_PULL_FAILURE}"
     assert user_answer["error"] == generic and "detail" not in user_answer
